@@ -1,0 +1,7 @@
+"""WarmCRM: the project package (settings, URLs, Celery app, cross-app commands)."""
+
+from __future__ import annotations
+
+from .celery import app as celery_app
+
+__all__ = ("celery_app",)
