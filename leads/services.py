@@ -44,7 +44,7 @@ def lead_create(*, actor: Any | None, owner: Any | None, **fields: Any) -> Lead:
     lead.full_clean()
     lead.save()
     TimelineEntry.objects.create(lead=lead, kind=TimelineEntry.Kind.CREATED, actor=actor, summary="Lead created")
-    return lead
+    return lead_rescore(lead=lead)
 
 
 def lead_update(*, lead: Lead, actor: Any | None, **fields: Any) -> Lead:
@@ -55,7 +55,7 @@ def lead_update(*, lead: Lead, actor: Any | None, **fields: Any) -> Lead:
         setattr(lead, name, value)
     lead.full_clean()
     lead.save()
-    return lead
+    return lead_rescore(lead=lead)  # the connection or event may have changed
 
 
 @transaction.atomic
@@ -334,5 +334,5 @@ def user_create(
     user.set_password(password)
     user.full_clean(exclude=["password"])
     user.save()
-    user.groups.add(Group.objects.get(name=role))
+    user.groups.add(Group.objects.get_or_create(name=role)[0])
     return user

@@ -28,7 +28,7 @@ class UserFactory(DjangoModelFactory):
     @factory.post_generation
     def role(self, create: bool, extracted: str | None, **kwargs: Any) -> None:
         if create and extracted:
-            self.groups.add(Group.objects.get(name=extracted))
+            self.groups.add(Group.objects.get_or_create(name=extracted)[0])
             if extracted == "admin":
                 self.is_staff = True
                 self.save(update_fields=["is_staff"])

@@ -213,3 +213,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": WARMTH_RECOMPUTE_MINUTES * 60.0,
     },
 }
+
+# --- Email: the console in the demo, SMTP in production (EMAIL_URL=smtp+tls://user:pass@host:587) -
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="WarmCRM <warmcrm@localhost>")
