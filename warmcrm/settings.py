@@ -121,7 +121,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -205,7 +205,7 @@ NO_ANSWER_RETRY_DAYS = env.int("NO_ANSWER_RETRY_DAYS", default=2)
 NO_ANSWER_MAX_RETRIES = env.int("NO_ANSWER_MAX_RETRIES", default=5)
 NOT_INTERESTED_COOL_OFF_DAYS = env.int("NOT_INTERESTED_COOL_OFF_DAYS", default=90)
 CALL_BACK_HOUR = env.int("CALL_BACK_HOUR", default=9)  # local hour a requested call-back date is due
-WARMTH_RECOMPUTE_MINUTES = env.int("WARMTH_RECOMPUTE_MINUTES", default=60)
+WARMTH_RECOMPUTE_MINUTES = env.float("WARMTH_RECOMPUTE_MINUTES", default=60)
 WARMTH_CHUNK_SIZE = env.int("WARMTH_CHUNK_SIZE", default=20_000)
 CELERY_BEAT_SCHEDULE = {
     "recompute-all-warmth": {
