@@ -26,7 +26,7 @@ if DEBUG:
 else:
     # Production refuses to start on the demo key or an open host list.
     SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
-    if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure"):
         raise ImproperlyConfigured("Set DJANGO_SECRET_KEY to a random string of at least 50 characters.")
     ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
     if not ALLOWED_HOSTS:
