@@ -45,10 +45,14 @@ INSTALLED_APPS = [
     "template_partials",
     "django_filters",
     "django_celery_beat",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "warmcrm",
     "leads",
     "referrals",
     "calls",
+    "warmcrm.api",
 ]
 
 MIDDLEWARE = [
@@ -217,3 +221,43 @@ CELERY_BEAT_SCHEDULE = {
 # --- Email: the console in the demo, SMTP in production (EMAIL_URL=smtp+tls://user:pass@host:587) -
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="WarmCRM <warmcrm@localhost>")
+
+# --- API (warmcrm/api): tokens or the session, one error shape, a rate limit per token ------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "warmcrm.api.authentication.BearerTokenAuthentication",  # first, so anonymous calls get 401
+        "rest_framework.authentication.SessionAuthentication",  # the browser; enforces CSRF on writes
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "warmcrm.api.permissions.IsSalesTeam",
+        "warmcrm.api.permissions.TokenKindAllowed",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["warmcrm.api.throttling.TokenRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "warmcrm.api.pagination.ApiPagination",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "warmcrm.api.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+API_RATE_LIMIT = env("API_RATE_LIMIT", default="600/min")  # per API token (per user for the session)
+INBOUND_FOLLOW_UP_MINUTES = env.int("INBOUND_FOLLOW_UP_MINUTES", default=60)  # inbound leads go stale fastest
+SPECTACULAR_SETTINGS = {
+    "TITLE": "WarmCRM API",
+    "DESCRIPTION": "Leads, calls, follow-ups, referrals and events, scoped exactly as in the browser.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"FollowUpStatusEnum": "leads.models.FollowUp.Status"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "warmcrm.api.schema.add_error_responses",
+    ],
+    # Swagger UI and Redoc from the drf-spectacular-sidecar package: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}

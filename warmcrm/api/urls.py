@@ -1,0 +1,34 @@
+"""URLs of the API app, included at /api/: v1 endpoints, schema and docs, profile pages, calendar feed."""
+
+from __future__ import annotations
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from . import pages, views
+
+app_name = "api"
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("leads", views.LeadViewSet, basename="lead")
+router.register("calls", views.CallViewSet, basename="call")
+router.register("follow-ups", views.FollowUpViewSet, basename="follow-up")
+router.register("events", views.EventViewSet, basename="event")
+router.register("referral-sources", views.ReferralSourceViewSet, basename="referral-source")
+router.register("referrals", views.ReferralViewSet, basename="referral")
+
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    path("v1/inbound/", views.InboundLeadView.as_view(), name="inbound"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("profile/", pages.profile, name="profile"),
+    path("profile/tokens/", pages.api_token_create, name="token-create"),
+    path("profile/tokens/<int:token_id>/revoke/", pages.api_token_revoke, name="token-revoke"),
+    path("profile/calendar/", pages.calendar_feed_create, name="calendar-create"),
+    path("profile/calendar/revoke/", pages.calendar_feed_revoke, name="calendar-revoke"),
+    path("calendar/<str:secret>.ics", pages.calendar_feed, name="calendar-feed"),
+]
