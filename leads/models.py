@@ -219,3 +219,113 @@ class TimelineEntry(models.Model):
 
     def __str__(self) -> str:
         return self.summary
+
+
+# --- Imports (leads.import_services owns the writes) -------------------------------------------------
+
+
+class ImportJob(models.Model):
+    """One uploaded list: its file, the choices made for it, where the work stands and what it did."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Waiting for the mapping"
+        CHECKING = "checking", "Dry run in progress"
+        CHECKED = "checked", "Dry run done: waiting for confirmation"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        UNDONE = "undone", "Undone"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="import_jobs"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    file_name = models.CharField(max_length=255, help_text="The name the file was uploaded with.")
+    stored_path = models.CharField(max_length=500, help_text="Relative to MEDIA_ROOT.")
+    file_size = models.PositiveBigIntegerField(default=0)
+    headers = models.JSONField(default=list, blank=True)
+    header_row = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
+
+    # Settings chosen for the import.
+    mapping = models.JSONField(default=list, blank=True, help_text="Lead field per column; empty = ignored.")
+    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="import_jobs")
+    event_name = models.CharField(max_length=200, blank=True)
+    event_date = models.DateField(null=True, blank=True)
+    connection_type = models.CharField(
+        max_length=20, choices=ConnectionType.choices, default=ConnectionType.EVENT_LIST
+    )
+    owner_ids = models.JSONField(default=list, blank=True, help_text="One rep, or several shared round-robin.")
+
+    # Progress, written with each committed batch so a re-run resumes where the last one stopped.
+    run_token = models.CharField(max_length=32, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows_total = models.PositiveIntegerField(null=True, blank=True, help_text="Known after the dry run.")
+    rows_processed = models.PositiveIntegerField(default=0)
+    progress_percent = models.PositiveSmallIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    merged_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    warning_count = models.PositiveIntegerField(default=0)
+    warning_samples = models.JSONField(default=list, blank=True, help_text="The first warnings, row and message.")
+    check_report = models.JSONField(default=dict, blank=True, help_text="The dry run's counts.")
+    error_path = models.CharField(max_length=500, blank=True, help_text="Error file, relative to MEDIA_ROOT.")
+    error_file_bytes = models.PositiveBigIntegerField(default=0, help_text="Committed length of the error file.")
+    failure = models.TextField(blank=True, help_text="Why the job failed, for the admin.")
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    undo_report = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["-created_at"], name="import_job_created")]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def rows_done(self) -> int:
+        return self.created_count + self.merged_count + self.error_count
+
+
+class ImportMapping(models.Model):
+    """The column mapping an admin chose, remembered for the next file with the same header."""
+
+    header_key = models.CharField(max_length=64, unique=True, help_text="sha256 of the normalised header row.")
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return ", ".join(str(header) for header in self.headers)[:200]
+
+
+class ImportRecord(models.Model):
+    """Which import created or merged which lead: what undo removes and what the history links to."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        MERGED = "merged", "Merged"
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="records")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="import_records")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    row_number = models.PositiveIntegerField(help_text="The first row of the file that matched this lead.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "lead"], name="import_record_one_per_lead")]
+        indexes = [
+            models.Index(fields=["job", "action"], name="import_record_job_action"),
+            models.Index(fields=["lead", "job"], name="import_record_lead"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} lead {self.lead_id} in import {self.job_id}"

@@ -45,3 +45,15 @@ def referrer_rescore(source_id: int) -> int:
     """A referral converted or stopped counting as converted: rescore that referrer's other leads."""
     scored, _ = services.warmth_recompute(leads=Lead.objects.filter(referral__source_id=source_id), now=timezone.now())
     return scored
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=10)
+def import_job_run(self: Any, job_id: int) -> str:
+    """Run a list import's dry run or import. Re-delivery is harmless: the job resumes after its last batch."""
+    from . import import_services  # the importer is only loaded by workers that run imports
+
+    outcome = import_services.import_job_run(job_id=job_id)
+    if outcome == "busy":
+        # Another worker holds it; if that worker died, its heartbeat goes stale and this retry takes over.
+        raise self.retry(countdown=import_services.STALE_AFTER.total_seconds())
+    return outcome

@@ -1,0 +1,915 @@
+"""Writes of the list import: storing uploads, the job's life (dry run, run, re-run, undo) and the error file.
+
+The rules for reading a file and judging a row live in `leads.importing` (pure). Here rows are
+deduplicated and merged set-based, one batch at a time: a batch looks its emails and phones up in one
+query, bulk-creates its new leads, bulk-updates the merged ones, and commits together with the job's
+counters and the committed length of the error file, so a re-run resumes exactly where the last
+committed batch ended and never duplicates anything.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from . import importing
+from .models import ConnectionType, Event, FollowUp, ImportJob, ImportMapping, ImportRecord, Lead, Stage, TimelineEntry
+from .services import warmth_recompute
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 2000
+STALE_AFTER = timedelta(minutes=2)  # a running job whose heartbeat is older has lost its worker
+SAMPLE_LIMIT = 100  # warnings and errors kept on the job for the pages; the error file has them all
+FILL_FIELDS = ("first_name", "last_name", "title", "company", "email", "phone", "phone_e164", "research_notes")
+ERROR_COLUMNS = ("Reason", "Row in file")
+_ADVISORY_LOCK = 7_240_401  # PostgreSQL: one import batch at a time, so two jobs never create the same lead
+
+
+class JobTakenOver(RuntimeError):
+    """Another worker claimed this job (ours was presumed dead): stop without writing."""
+
+
+# --- Settings and reports -----------------------------------------------------------------------------
+
+
+@dataclass
+class ImportOptions:
+    """What the admin chose: the mapping, the event, the connection and the owners."""
+
+    mapping: list[str]
+    event_name: str = ""
+    event_date: date | None = None
+    connection_type: str = ConnectionType.EVENT_LIST
+    owner_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    created: int = 0
+    merged: int = 0
+    errors: int = 0
+    warnings: int = 0
+    error_rows: list[dict[str, Any]] = field(default_factory=list)
+    warning_rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def lead_limits() -> dict[str, int | None]:
+    """Each importable lead field's max length, as the model declares it."""
+    return {name: Lead._meta.get_field(name).max_length for name in FILL_FIELDS}
+
+
+def options_validate(
+    *,
+    mapping: Sequence[str],
+    column_count: int,
+    connection_type: str,
+    owner_ids: Sequence[int],
+    event_name: str = "",
+    event_date: date | None = None,
+) -> ImportOptions:
+    """The options, or ValidationError with every problem in words."""
+    errors: dict[str, list[str]] = {}
+    problems = importing.mapping_problems(list(mapping), column_count)
+    if problems:
+        errors["mapping"] = problems
+    if connection_type not in ConnectionType.values:
+        choices = ", ".join(ConnectionType.values)
+        errors["connection_type"] = [f"“{connection_type}” is not a connection type; use one of {choices}."]
+    found = set(get_user_model().objects.filter(pk__in=owner_ids, is_active=True).values_list("pk", flat=True))
+    if set(owner_ids) - found:
+        errors["owner_ids"] = ["One of the chosen owners does not exist or is inactive."]
+    if event_date and not event_name.strip():
+        errors["event_name"] = ["Give the event a name."]
+    if len(event_name.strip()) > Event._meta.get_field("name").max_length:
+        errors["event_name"] = ["The event name is too long (200 characters at most)."]
+    if errors:
+        raise ValidationError(errors)
+    return ImportOptions(
+        mapping=list(mapping),
+        event_name=event_name.strip(),
+        event_date=event_date,
+        connection_type=connection_type,
+        owner_ids=list(dict.fromkeys(owner_ids)),
+    )
+
+
+# --- Files --------------------------------------------------------------------------------------------
+
+
+def _media(relative: str) -> Path:
+    return Path(settings.MEDIA_ROOT) / relative
+
+
+def _safe_name(file_name: str) -> str:
+    base = os.path.basename(file_name.replace("\\", "/")) or "upload"
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", base)[-100:] or "upload"
+
+
+def import_file_store(*, source: IO[bytes], file_name: str) -> tuple[str, int]:
+    """Copy an upload under MEDIA_ROOT/imports/<uuid>/ and return (relative path, size)."""
+    relative = f"imports/{uuid.uuid4().hex}/{_safe_name(file_name)}"
+    target = _media(relative)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    size = 0
+    with open(target, "wb") as out:
+        while chunk := source.read(1024 * 1024):
+            out.write(chunk)
+            size += len(chunk)
+    return relative, size
+
+
+def _remove_stored(relative: str) -> None:
+    folder = _media(relative).parent
+    if folder.parent == _media("imports"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def remembered_mapping(headers: Sequence[str]) -> list[str] | None:
+    saved = ImportMapping.objects.filter(header_key=importing.header_key(headers)).first()
+    if saved is None or len(saved.mapping) != len(headers):
+        return None
+    return list(saved.mapping)
+
+
+@transaction.atomic
+def import_job_create(*, actor: Any, source: IO[bytes], file_name: str, size: int | None = None) -> ImportJob:
+    """Store an upload and read its header. Raises ValidationError (and keeps nothing) when unreadable."""
+    limit = settings.IMPORT_MAX_UPLOAD_BYTES
+    if size is not None and size > limit:
+        raise ValidationError(f"The file is {size / 1048576:.1f} MB; the largest import is {limit / 1048576:.0f} MB.")
+    relative, stored_size = import_file_store(source=source, file_name=file_name)
+    try:
+        if stored_size > limit:
+            raise ValidationError(f"The file is larger than {limit / 1048576:.0f} MB, the largest import.")
+        with open(_media(relative), "rb") as stream:
+            table = importing.read_table(stream, file_name=file_name)
+    except importing.UnreadableFile as exc:
+        _remove_stored(relative)
+        raise ValidationError(str(exc)) from exc
+    except ValidationError:
+        _remove_stored(relative)
+        raise
+    mapping = remembered_mapping(table.headers) or importing.guess_mapping(table.headers)
+    return ImportJob.objects.create(
+        created_by=actor,
+        file_name=os.path.basename(file_name)[:255] or "upload",
+        stored_path=relative,
+        file_size=stored_size,
+        headers=table.headers,
+        header_row=table.header_row,
+        mapping=mapping,
+    )
+
+
+def import_job_preview(*, job: ImportJob, rows: int = 10) -> list[tuple[int, list[str]]]:
+    """The first data rows of the stored file, for the mapping page."""
+    with open(_media(job.stored_path), "rb") as stream:
+        table = importing.read_table(stream, file_name=job.file_name)
+        return importing.preview_rows(table.rows, rows)
+
+
+def import_mapping_remember(*, headers: Sequence[str], mapping: Sequence[str], actor: Any) -> None:
+    ImportMapping.objects.update_or_create(
+        header_key=importing.header_key(headers),
+        defaults={"headers": list(headers), "mapping": list(mapping), "updated_by": actor},
+    )
+
+
+# --- The web flow's steps -----------------------------------------------------------------------------
+
+
+def _enqueue(job: ImportJob) -> None:
+    from .tasks import import_job_run  # tasks import services; import here to avoid the cycle
+
+    import_job_run.delay_on_commit(job.pk)
+
+
+@transaction.atomic
+def import_job_configure(
+    *,
+    job: ImportJob,
+    actor: Any,
+    mapping: Sequence[str],
+    connection_type: str,
+    owner_ids: Sequence[int],
+    event_name: str,
+    event_date: date | None,
+) -> ImportJob:
+    """Save the admin's choices, remember the mapping for this header, and start the dry run."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status not in (ImportJob.Status.UPLOADED, ImportJob.Status.CHECKED, ImportJob.Status.CHECKING):
+        raise ValidationError("This import has already started; its settings can no longer change.")
+    options = options_validate(
+        mapping=mapping,
+        column_count=len(job.headers),
+        connection_type=connection_type,
+        owner_ids=owner_ids,
+        event_name=event_name,
+        event_date=event_date,
+    )
+    if not options.owner_ids:
+        raise ValidationError({"owner_ids": ["Choose the rep who gets these leads, or several to share them."]})
+    import_mapping_remember(headers=job.headers, mapping=options.mapping, actor=actor)
+    job.mapping, job.connection_type, job.owner_ids = options.mapping, options.connection_type, options.owner_ids
+    job.event_name, job.event_date = options.event_name, options.event_date
+    job.status, job.check_report, job.heartbeat_at, job.run_token = ImportJob.Status.CHECKING, {}, None, ""
+    job.rows_processed = job.progress_percent = 0
+    job.failure = ""
+    job.save()
+    _enqueue(job)
+    return job
+
+
+@transaction.atomic
+def import_job_confirm(*, job: ImportJob, actor: Any) -> ImportJob:
+    """After the dry run: queue the real import."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != ImportJob.Status.CHECKED:
+        raise ValidationError("Run the dry run first; the import starts after you have seen its counts.")
+    job.status, job.heartbeat_at, job.run_token = ImportJob.Status.QUEUED, None, ""
+    job.rows_processed = job.progress_percent = 0
+    job.save()
+    _enqueue(job)
+    return job
+
+
+def job_is_stalled(job: ImportJob, *, now: datetime | None = None) -> bool:
+    """Queued or running, but no worker has reported for a while: it can be re-run."""
+    now = now or timezone.now()
+    if job.status == ImportJob.Status.RUNNING:
+        return job.heartbeat_at is None or job.heartbeat_at < now - STALE_AFTER
+    if job.status in (ImportJob.Status.QUEUED, ImportJob.Status.CHECKING):
+        return (job.heartbeat_at or job.created_at) < now - STALE_AFTER
+    return False
+
+
+@transaction.atomic
+def import_job_rerun(*, job: ImportJob, actor: Any) -> ImportJob:
+    """Queue a failed or stalled job again; it resumes after its last committed batch."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != ImportJob.Status.FAILED and not job_is_stalled(job):
+        raise ValidationError("Only a failed or stalled import can be re-run.")
+    if job.status != ImportJob.Status.CHECKING:
+        job.status = ImportJob.Status.QUEUED
+    job.heartbeat_at, job.run_token, job.failure = None, "", ""
+    job.save(update_fields=["status", "heartbeat_at", "run_token", "failure"])
+    _enqueue(job)
+    return job
+
+
+# --- Running --------------------------------------------------------------------------------------
+
+
+def _claim(job_id: int) -> tuple[ImportJob, str] | str:
+    """Take the job for this worker: (job, token), or why not ("busy", "gone", "not runnable")."""
+    job = ImportJob.objects.filter(pk=job_id).first()
+    if job is None:
+        return "gone"
+    now = timezone.now()
+    if job.status not in (ImportJob.Status.CHECKING, ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
+        return "not runnable"
+    free = Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - STALE_AFTER)
+    if job.status == ImportJob.Status.QUEUED:
+        free = Q()  # queued: nobody is running it (confirm and re-run clear the token)
+    token = uuid.uuid4().hex
+    status = ImportJob.Status.CHECKING if job.status == ImportJob.Status.CHECKING else ImportJob.Status.RUNNING
+    taken = ImportJob.objects.filter(free, pk=job_id, status=job.status, run_token=job.run_token).update(
+        run_token=token, heartbeat_at=now, status=status, started_at=job.started_at or now
+    )
+    if not taken:
+        return "busy"
+    job.refresh_from_db()
+    return job, token
+
+
+def import_job_run(*, job_id: int, batch_size: int = BATCH_SIZE) -> str:
+    """Run the job's dry run or its import, whichever it is waiting for. Safe to call twice.
+
+    Returns "done", or why it did nothing ("busy" when another worker holds it, "gone", "not runnable").
+    """
+    claimed = _claim(job_id)
+    if isinstance(claimed, str):
+        return claimed
+    job, token = claimed
+    try:
+        if job.status == ImportJob.Status.CHECKING:
+            _job_check(job, token, batch_size=batch_size)
+        else:
+            _job_import(job, token, batch_size=batch_size)
+    except JobTakenOver:
+        logger.warning("import %s: another worker took the job over; stopping", job_id)
+        return "busy"
+    except Exception as exc:
+        logger.exception("import %s failed", job_id)
+        failed = ImportJob.Status.UPLOADED if job.status == ImportJob.Status.CHECKING else ImportJob.Status.FAILED
+        message = str(exc) if isinstance(exc, importing.UnreadableFile) else f"{type(exc).__name__}: {exc}"
+        ImportJob.objects.filter(pk=job_id, run_token=token).update(
+            status=failed, failure=message[:2000], heartbeat_at=None, run_token=""
+        )
+        if isinstance(exc, importing.UnreadableFile):
+            return "failed"
+        raise
+    return "done"
+
+
+def _options_of(job: ImportJob) -> ImportOptions:
+    return ImportOptions(
+        mapping=list(job.mapping),
+        event_name=job.event_name,
+        event_date=job.event_date,
+        connection_type=job.connection_type,
+        owner_ids=list(job.owner_ids),
+    )
+
+
+def _job_check(job: ImportJob, token: str, *, batch_size: int) -> None:
+    path = _media(job.stored_path)
+    size = max(job.file_size, 1)
+
+    def progress(report: ImportReport, position: int) -> None:
+        updated = ImportJob.objects.filter(pk=job.pk, run_token=token).update(
+            heartbeat_at=timezone.now(),
+            rows_processed=report.rows,
+            progress_percent=min(99, position * 100 // size),
+        )
+        if not updated:
+            raise JobTakenOver
+
+    report = import_dry_run(
+        path=path, file_name=job.file_name, options=_options_of(job), batch_size=batch_size, progress=progress
+    )
+    summary = report.as_dict()
+    summary["error_rows"] = summary["error_rows"][:SAMPLE_LIMIT]
+    summary["warning_rows"] = summary["warning_rows"][:SAMPLE_LIMIT]
+    updated = ImportJob.objects.filter(pk=job.pk, run_token=token).update(
+        status=ImportJob.Status.CHECKED,
+        check_report=summary,
+        rows_total=report.rows,
+        rows_processed=report.rows,
+        progress_percent=100,
+        heartbeat_at=None,
+        run_token="",
+    )
+    if not updated:
+        raise JobTakenOver
+
+
+def import_dry_run(
+    *,
+    path: Path | str,
+    file_name: str,
+    options: ImportOptions,
+    batch_size: int = BATCH_SIZE,
+    progress: Any = None,
+) -> ImportReport:
+    """The counts an import would give, writing nothing."""
+    engine = _Engine(options=options, file_name=file_name, job=None)
+    report = ImportReport()
+    with open(path, "rb") as stream:
+        table = importing.read_table(stream, file_name=file_name)
+        for batch in _batches(table.rows, batch_size):
+            outcomes = engine.judge(batch)
+            result = engine.apply(outcomes)
+            _add(report, outcomes, result, keep_all=True)
+            if progress is not None:
+                progress(report, stream.tell())
+    return report
+
+
+def _job_import(job: ImportJob, token: str, *, batch_size: int) -> None:
+    options = _options_of(job)
+    if options.event_name and job.event_id is None:
+        job.event, _ = Event.objects.get_or_create(name=options.event_name, date=options.event_date)
+        ImportJob.objects.filter(pk=job.pk).update(event=job.event)
+    engine = _Engine(options=options, file_name=job.file_name, job=job)
+    error_file = _error_file_open(job)
+    size = max(job.file_size, 1)
+    try:
+        with open(_media(job.stored_path), "rb") as stream:
+            table = importing.read_table(stream, file_name=job.file_name)
+            rows = _skip(table.rows, job.rows_processed)
+            if job.error_file_bytes == 0:
+                _error_write(error_file, [[*table.headers, *ERROR_COLUMNS]])
+            for batch in _batches(rows, batch_size):
+                outcomes = engine.judge(batch)
+                with transaction.atomic():
+                    locked = ImportJob.objects.select_for_update().filter(pk=job.pk, run_token=token).first()
+                    if locked is None:
+                        raise JobTakenOver
+                    _serialise_imports()
+                    engine.job = locked
+                    result = engine.apply(outcomes)
+                    _error_write(error_file, [[*cells, reason, number] for number, cells, reason in result.errors])
+                    locked.rows_processed += len(outcomes)
+                    locked.created_count += result.created
+                    locked.merged_count += result.merged
+                    locked.error_count += len(result.errors)
+                    locked.warning_count += len(result.warnings)
+                    room = SAMPLE_LIMIT - len(locked.warning_samples)
+                    if room > 0:
+                        locked.warning_samples = [*locked.warning_samples, *result.warnings[:room]]
+                    locked.error_file_bytes = error_file.tell()
+                    locked.heartbeat_at = timezone.now()
+                    locked.progress_percent = _percent(locked, stream.tell(), size)
+                    locked.save()
+                    job = locked
+        with transaction.atomic():
+            finished = ImportJob.objects.filter(pk=job.pk, run_token=token).update(
+                status=ImportJob.Status.DONE,
+                finished_at=timezone.now(),
+                progress_percent=100,
+                heartbeat_at=None,
+                run_token="",
+            )
+            if not finished:
+                raise JobTakenOver
+    finally:
+        error_file.close()
+
+
+def _percent(job: ImportJob, position: int, size: int) -> int:
+    if job.rows_total:
+        return min(99, job.rows_processed * 100 // job.rows_total)
+    return min(99, position * 100 // size)
+
+
+def _serialise_imports() -> None:
+    # Two jobs importing the same person at once must not both create them: one batch at a time.
+    # (SQLite already runs one writing transaction at a time.)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK])
+
+
+def _skip(rows: Iterator[tuple[int, list[str]]], count: int) -> Iterator[tuple[int, list[str]]]:
+    for index, item in enumerate(rows):
+        if index >= count:
+            yield item
+
+
+def _batches(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[list[tuple[int, list[str]]]]:
+    batch: list[tuple[int, list[str]]] = []
+    for item in rows:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _add(report: ImportReport, outcomes: list, result: _BatchResult, *, keep_all: bool) -> None:
+    report.rows += len(outcomes)
+    report.created += result.created
+    report.merged += result.merged
+    report.errors += len(result.errors)
+    report.warnings += len(result.warnings)
+    if keep_all:
+        report.error_rows.extend({"row": number, "reason": reason} for number, _, reason in result.errors)
+        report.warning_rows.extend(result.warnings)
+
+
+# --- The error file -------------------------------------------------------------------------------
+
+
+def _error_file_open(job: ImportJob) -> IO[str]:
+    """Open the job's error file at its committed length: bytes of a batch that never committed go."""
+    if not job.error_path:
+        job.error_path = str(Path(job.stored_path).parent / "errors.csv")
+        ImportJob.objects.filter(pk=job.pk).update(error_path=job.error_path)
+    path = _media(job.error_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = open(path, "a+b")  # noqa: SIM115 - closed by the caller's finally
+    raw.truncate(job.error_file_bytes)
+    raw.seek(job.error_file_bytes)
+    return raw  # type: ignore[return-value]
+
+
+def _error_write(raw: Any, rows: list[list[Any]]) -> None:
+    if not rows:
+        return
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([importing.formula_safe(str(cell)) for cell in row])
+    raw.write(text.getvalue().encode("utf-8"))
+    raw.flush()
+
+
+def error_file_chunks(*, job: ImportJob, chunk_size: int = 64 * 1024) -> Iterator[bytes]:
+    """The committed bytes of the error file (a batch that never committed may have left more)."""
+    left = job.error_file_bytes
+    with open(_media(job.error_path), "rb") as handle:
+        while left > 0 and (chunk := handle.read(min(chunk_size, left))):
+            left -= len(chunk)
+            yield chunk
+
+
+def error_file_rows(*, job: ImportJob, limit: int | None = None) -> list[dict[str, Any]]:
+    """Row number, reason and original cells of each error, read back from the error file."""
+    if not job.error_path or not job.error_count:
+        return []
+    text = io.TextIOWrapper(io.BytesIO(b"".join(error_file_chunks(job=job))), encoding="utf-8", newline="")
+    reader = csv.reader(text)
+    next(reader, None)
+    out: list[dict[str, Any]] = []
+    for row in reader:
+        if len(row) < 2:
+            continue
+        out.append({"row": int(row[-1]), "reason": importing.unquote_cell(row[-2]), "cells": row[:-2]})
+        if limit is not None and len(out) >= limit:
+            break
+    return out
+
+
+def error_file_path(*, job: ImportJob) -> Path | None:
+    if not job.error_path or not job.error_count:
+        return None
+    path = _media(job.error_path)
+    return path if path.is_file() else None
+
+
+# --- The engine: judging rows and deduplicating a batch -----------------------------------------------
+
+
+@dataclass(slots=True)
+class _LeadState:
+    pk: int | None
+    values: dict[str, str]
+    owner_id: int | None
+    event_id: int | None
+    last_conversation_at: datetime | None
+    new: bool
+    row_number: int
+    changed: set[str] = field(default_factory=set)
+    recorded: str = ""  # what this job already recorded for the lead: "created", "merged" or ""
+
+
+@dataclass
+class _BatchResult:
+    created: int = 0
+    merged: int = 0
+    errors: list[tuple[int, list[str], str]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _Engine:
+    """Judges rows and matches them to leads; with a job it writes, without one it only counts."""
+
+    def __init__(self, *, options: ImportOptions, file_name: str, job: ImportJob | None) -> None:
+        self.options = options
+        self.file_name = file_name
+        self.job = job
+        self.limits = lead_limits()
+        self.region = settings.PHONE_DEFAULT_REGION
+        # The dry run writes nothing, so what earlier batches "created" is remembered here instead.
+        self.memory: dict[str, _LeadState] = {}
+        self.created_before = 0
+
+    def judge(self, batch: list[tuple[int, list[str]]]) -> list[tuple[int, list[str], importing.RowOutcome]]:
+        return [
+            (number, cells, importing.row_outcome(cells, self.options.mapping, region=self.region, limits=self.limits))
+            for number, cells in batch
+        ]
+
+    def _lookup(self, outcomes: list[tuple[int, list[str], importing.RowOutcome]]) -> dict[str, _LeadState]:
+        emails = {o.keys[0] for _, _, o in outcomes if o.ok and o.keys[0]}
+        phones = {o.keys[1] for _, _, o in outcomes if o.ok and o.keys[1]}
+        found: dict[str, _LeadState] = {}
+        if not (emails or phones):
+            return found
+        rows = (
+            Lead.objects.filter(Q(email__in=emails) | Q(phone_e164__in=phones))
+            .order_by("pk")
+            .values("pk", "owner_id", "event_id", "last_conversation_at", *FILL_FIELDS)
+        )
+        states = []
+        for row in rows:
+            state = _LeadState(
+                pk=row["pk"],
+                values={name: row[name] or "" for name in FILL_FIELDS},
+                owner_id=row["owner_id"],
+                event_id=row["event_id"],
+                last_conversation_at=row["last_conversation_at"],
+                new=False,
+                row_number=0,
+            )
+            states.append(state)
+            # The oldest lead wins when the database already holds duplicates.
+            if state.values["email"]:
+                found.setdefault("e:" + state.values["email"], state)
+            if state.values["phone_e164"]:
+                found.setdefault("p:" + state.values["phone_e164"], state)
+        if self.job is not None and states:
+            recorded = ImportRecord.objects.filter(job=self.job, lead_id__in=[s.pk for s in states])
+            actions = dict(recorded.values_list("lead_id", "action"))
+            for state in states:
+                state.recorded = actions.get(state.pk, "")
+        return found
+
+    def _next_owner(self, index: int) -> int | None:
+        owners = self.options.owner_ids
+        return owners[index % len(owners)] if owners else None
+
+    def apply(self, outcomes: list[tuple[int, list[str], importing.RowOutcome]]) -> _BatchResult:
+        result = _BatchResult()
+        index = self._lookup(outcomes)
+        index.update(self.memory)  # the dry run's earlier batches
+        created: list[_LeadState] = []
+        merged: dict[int, _LeadState] = {}
+        event_id = self.job.event_id if self.job is not None else None
+        created_before = self.job.created_count if self.job is not None else self.created_before
+        for number, cells, outcome in outcomes:
+            if not outcome.ok:
+                result.errors.append((number, cells, outcome.error))
+                continue
+            result.warnings.extend({"row": number, "message": message} for message in outcome.warnings)
+            email, phone = outcome.keys
+            state = (index.get("e:" + email) if email else None) or (index.get("p:" + phone) if phone else None)
+            if state is None:
+                values = {name: outcome.values.get(name, "") for name in FILL_FIELDS}
+                state = _LeadState(
+                    pk=None,
+                    values=values,
+                    owner_id=self._next_owner(created_before + len(created)),
+                    event_id=event_id,
+                    last_conversation_at=None,
+                    new=True,
+                    row_number=number,
+                )
+                created.append(state)
+                result.created += 1
+            else:
+                self._fill(state, outcome.values, created_before + len(created), event_id, index)
+                if not state.new and state.pk is not None:
+                    merged.setdefault(state.pk, state)
+                    if not state.row_number:
+                        state.row_number = number
+                result.merged += 1
+            for key, value in (("e:", state.values["email"]), ("p:", state.values["phone_e164"])):
+                if value:
+                    index.setdefault(key + value, state)
+        if self.job is None:
+            self.created_before += len(created)
+            for state in created:
+                for key, value in (("e:", state.values["email"]), ("p:", state.values["phone_e164"])):
+                    if value:
+                        self.memory.setdefault(key + value, state)
+            for state in merged.values():
+                for key, value in (("e:", state.values["email"]), ("p:", state.values["phone_e164"])):
+                    if value:
+                        self.memory.setdefault(key + value, state)
+        else:
+            self._write(created, list(merged.values()))
+        return result
+
+    def _fill(
+        self,
+        state: _LeadState,
+        values: dict[str, str],
+        owner_index: int,
+        event_id: int | None,
+        index: dict[str, _LeadState],
+    ) -> None:
+        """Merge: blank fields are filled, nothing is overwritten, no email or phone is given to a second lead."""
+        for name in FILL_FIELDS:
+            if name in ("phone", "phone_e164"):
+                continue
+            new = values.get(name, "")
+            if new and not state.values[name]:
+                if name == "email" and index.get("e:" + new, state) is not state:
+                    continue
+                state.values[name] = new
+                state.changed.add(name)
+        # The phone as written and its E.164 form travel together: both blank, or neither is touched.
+        e164 = values.get("phone_e164", "")
+        if (
+            e164
+            and not (state.values["phone"] or state.values["phone_e164"])
+            and index.get("p:" + e164, state) is state
+        ):
+            state.values["phone"], state.values["phone_e164"] = values["phone"], values["phone_e164"]
+            state.changed |= {"phone", "phone_e164"}
+        if state.owner_id is None and self.options.owner_ids:
+            state.owner_id = self._next_owner(owner_index)
+            state.changed.add("owner")
+        if state.event_id is None and event_id is not None:
+            state.event_id = event_id
+            state.changed.add("event")
+
+    def _met_at(self, now: datetime) -> datetime | None:
+        if not self.options.event_date:
+            return None
+        met = timezone.make_aware(datetime.combine(self.options.event_date, time(12)))
+        return min(met, now)
+
+    def _write(self, created: list[_LeadState], merged: list[_LeadState]) -> None:
+        job = self.job
+        assert job is not None
+        now = timezone.now()
+        new_leads = [
+            Lead(
+                **state.values,
+                owner_id=state.owner_id,
+                event_id=state.event_id,
+                connection_type=self.options.connection_type,
+                stage=Stage.NEW,
+                created_at=now,
+            )
+            for state in created
+        ]
+        Lead.objects.bulk_create(new_leads, batch_size=1000)
+        met_at = self._met_at(now)
+        changed_fields: set[str] = set()
+        updates: list[Lead] = []
+        entries: list[TimelineEntry] = []
+        records: list[ImportRecord] = []
+        event_label = self.options.event_name or ""
+        for state in merged:
+            if state.recorded == ImportRecord.Action.CREATED:
+                # A later row of the same file as the one that created the lead: same meeting, no "met again".
+                if state.changed:
+                    changed_fields |= state.changed
+                    updates.append(self._lead_of(state, now))
+                continue
+            first_time = not state.recorded
+            if first_time and met_at and (state.last_conversation_at is None or state.last_conversation_at < met_at):
+                state.last_conversation_at = met_at
+                state.changed.add("last_conversation_at")
+            if state.changed:
+                changed_fields |= state.changed
+                updates.append(self._lead_of(state, now))
+            if first_time:
+                records.append(
+                    ImportRecord(
+                        job=job, lead_id=state.pk, action=ImportRecord.Action.MERGED, row_number=state.row_number
+                    )
+                )
+                filled = sorted(state.changed - {"last_conversation_at"})
+                if event_label:
+                    kind, summary = TimelineEntry.Kind.MET_AGAIN, f"Met again at {event_label}"
+                else:
+                    kind, summary = TimelineEntry.Kind.MERGED, f"Matched again in the list {self.file_name}"
+                entries.append(
+                    TimelineEntry(
+                        lead_id=state.pk,
+                        kind=kind,
+                        actor_id=job.created_by_id,
+                        at=now,
+                        summary=summary[:300],
+                        data={"import_job": job.pk, "row": state.row_number, "filled": filled},
+                    )
+                )
+        if updates:
+            Lead.objects.bulk_update(updates, sorted(changed_fields | {"updated_at"}), batch_size=500)
+        source = f"Imported from {self.file_name}" + (f" ({event_label})" if event_label else "")
+        for lead, state in zip(new_leads, created, strict=True):
+            records.append(
+                ImportRecord(job=job, lead_id=lead.pk, action=ImportRecord.Action.CREATED, row_number=state.row_number)
+            )
+            entries.append(
+                TimelineEntry(
+                    lead_id=lead.pk,
+                    kind=TimelineEntry.Kind.IMPORTED,
+                    actor_id=job.created_by_id,
+                    at=now,
+                    summary=source[:300],
+                    data={"import_job": job.pk, "row": state.row_number},
+                )
+            )
+            state.pk, state.new, state.recorded = lead.pk, False, ImportRecord.Action.CREATED
+        TimelineEntry.objects.bulk_create(entries, batch_size=1000)
+        ImportRecord.objects.bulk_create(records, batch_size=1000, ignore_conflicts=True)
+        affected = [lead.pk for lead in new_leads] + [state.pk for state in merged]
+        for start in range(0, len(affected), 1000):
+            warmth_recompute(leads=Lead.objects.filter(pk__in=affected[start : start + 1000]), now=now)
+
+    def _lead_of(self, state: _LeadState, now: datetime) -> Lead:
+        lead = Lead(pk=state.pk, owner_id=state.owner_id, event_id=state.event_id, **state.values)
+        lead.last_conversation_at, lead.updated_at = state.last_conversation_at, now
+        return lead
+
+
+# --- The command's one call ---------------------------------------------------------------------
+
+
+def import_run_now(
+    *, path: Path | str, file_name: str, options: ImportOptions, actor: Any | None, batch_size: int = BATCH_SIZE
+) -> tuple[ImportJob, ImportReport]:
+    """Import a file in this process (the command): a job in the history like any other, so undo works."""
+    with open(path, "rb") as stream:
+        headers = importing.read_table(stream, file_name=file_name).headers  # unreadable: nothing is stored
+        stream.seek(0)
+        relative, size = import_file_store(source=stream, file_name=file_name)
+    job = ImportJob.objects.create(
+        created_by=actor,
+        file_name=os.path.basename(file_name)[:255],
+        stored_path=relative,
+        file_size=size,
+        headers=headers,
+        mapping=options.mapping,
+        event_name=options.event_name,
+        event_date=options.event_date,
+        connection_type=options.connection_type,
+        owner_ids=options.owner_ids,
+        status=ImportJob.Status.QUEUED,
+    )
+    outcome = import_job_run(job_id=job.pk, batch_size=batch_size)
+    job.refresh_from_db()
+    if outcome != "done" or job.status != ImportJob.Status.DONE:
+        raise RuntimeError(job.failure or f"The import did not run ({outcome}).")
+    report = ImportReport(
+        rows=job.rows_processed,
+        created=job.created_count,
+        merged=job.merged_count,
+        errors=job.error_count,
+        warnings=job.warning_count,
+        error_rows=[{"row": e["row"], "reason": e["reason"]} for e in error_file_rows(job=job)],
+        warning_rows=list(job.warning_samples),
+    )
+    return job, report
+
+
+# --- Undo -----------------------------------------------------------------------------------------
+
+UNDO_REASONS = {
+    "called": "called since the import",
+    "stage": "its stage changed",
+    "owner": "its owner changed",
+    "later_import": "merged by a later import",
+    "follow_up": "someone scheduled a follow-up",
+    "referral": "has a referral",
+    "edited": "edited since the import",
+}
+
+
+@transaction.atomic
+def import_job_undo(*, job: ImportJob, actor: Any) -> dict[str, Any]:
+    """Remove the leads this import created that nobody has touched since; say which stay and why."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status not in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
+        raise ValidationError("Only a finished or failed import can be undone.")
+    touched_after = job.finished_at or job.heartbeat_at or timezone.now()
+    created = Lead.objects.filter(import_records__job=job, import_records__action=ImportRecord.Action.CREATED)
+    entries = TimelineEntry.objects.filter(lead_id=OuterRef("pk"))
+    checks: dict[str, Any] = {
+        "stage": ~Q(stage=Stage.NEW) | Exists(entries.filter(kind=TimelineEntry.Kind.STAGE_CHANGED)),
+        "owner": Exists(entries.filter(kind=TimelineEntry.Kind.OWNER_CHANGED)),
+        "later_import": Exists(ImportRecord.objects.filter(lead_id=OuterRef("pk")).exclude(job_id=job.pk)),
+        "follow_up": Exists(FollowUp.objects.filter(lead_id=OuterRef("pk"), created_by__isnull=False)),
+        "referral": Q(referral__isnull=False),
+        "edited": Q(updated_at__gt=touched_after + timedelta(seconds=1)),
+    }
+    if apps.is_installed("calls"):
+        call_model = apps.get_model("calls", "Call")  # leads never imports calls at module level
+        checks["called"] = Exists(call_model.objects.filter(lead_id=OuterRef("pk")))
+    annotated = created.annotate(**{f"why_{name}": Q(condition) for name, condition in checks.items()})
+    fields = ["pk", "first_name", "last_name", *(f"why_{name}" for name in checks)]
+    kept: list[dict[str, Any]] = []
+    by_reason: dict[str, int] = {}
+    removable: list[int] = []
+    for row in annotated.values(*fields).order_by("pk").iterator(chunk_size=2000):
+        reasons = [UNDO_REASONS[name] for name in checks if row[f"why_{name}"]]
+        if not reasons:
+            removable.append(row["pk"])
+            continue
+        for reason in reasons:
+            by_reason[reason] = by_reason.get(reason, 0) + 1
+        if len(kept) < 500:
+            name = f"{row['first_name']} {row['last_name']}".strip()
+            kept.append({"lead_id": row["pk"], "name": name, "reasons": reasons})
+    for start in range(0, len(removable), 1000):
+        Lead.objects.filter(pk__in=removable[start : start + 1000]).delete()
+    report = {
+        "removed": len(removable),
+        "kept": created.count(),  # what is left of the created leads after the delete
+        "kept_leads": kept,
+        "kept_by_reason": by_reason,
+        "merged_left": job.records.filter(action=ImportRecord.Action.MERGED).count(),
+    }
+    job.status, job.undone_at, job.undone_by, job.undo_report = ImportJob.Status.UNDONE, timezone.now(), actor, report
+    job.save(update_fields=["status", "undone_at", "undone_by", "undo_report"])
+    return report

@@ -1,0 +1,393 @@
+"""The import's writes: dedupe and merge, the timeline, warmth, counts, re-runs without duplicates, undo."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from leads import import_services, importing
+from leads.models import Event, ImportJob, ImportRecord, Lead, Stage, TimelineEntry
+from leads.services import lead_set_owner, lead_set_stage
+from tests.factories import CallFactory, LeadFactory
+
+pytestmark = pytest.mark.django_db
+FILES = Path(__file__).parent / "import_files"
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"
+
+
+def options_for(path: Path, **overrides) -> import_services.ImportOptions:
+    with open(path, "rb") as stream:
+        headers = importing.read_table(stream, file_name=path.name).headers
+    values = {"mapping": importing.guess_mapping(headers), "event_name": "Boston Expo", "event_date": date(2026, 3, 1)}
+    values.update(overrides)
+    return import_services.ImportOptions(**values)
+
+
+def run(path: Path, *, batch_size: int = 2000, actor=None, **overrides):
+    return import_services.import_run_now(
+        path=path, file_name=path.name, options=options_for(path, **overrides), actor=actor, batch_size=batch_size
+    )
+
+
+def upload(actor, name: str) -> ImportJob:
+    with open(FILES / name, "rb") as source:
+        return import_services.import_job_create(actor=actor, source=source, file_name=name)
+
+
+def write_csv(tmp_path: Path, rows: list[list[str]], name: str = "list.csv") -> Path:
+    path = tmp_path / name
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    return path
+
+
+# --- Reading cases end to end ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "rows", "created", "errors", "warnings"),
+    [
+        ("utf8_bom_comma.csv", 2, 2, 0, 0),
+        ("utf8_semicolon.csv", 2, 2, 0, 0),
+        ("cp1252_accents.csv", 3, 3, 0, 0),
+        ("tab_delimited.tsv", 2, 2, 0, 0),
+        ("pipe_delimited.csv", 1, 1, 0, 0),
+        ("title_rows.csv", 2, 2, 0, 0),
+        ("quoted_newlines.csv", 2, 2, 0, 0),
+        ("utf16_excel.txt", 1, 1, 0, 0),
+        ("contacts.xlsx", 3, 2, 1, 0),
+        ("invalid_contacts.csv", 5, 2, 3, 2),
+        ("overlong.csv", 2, 1, 1, 0),
+        ("header_only.csv", 0, 0, 0, 0),
+        ("formulas.csv", 3, 2, 1, 0),
+    ],
+)
+def test_each_reading_case_imports_with_the_expected_counts(name, rows, created, errors, warnings, rep):
+    _, report = run(FILES / name, owner_ids=[rep.pk])
+    assert (report.rows, report.created, report.merged, report.errors, report.warnings) == (
+        rows,
+        created,
+        0,
+        errors,
+        warnings,
+    )
+    assert Lead.objects.count() == created
+    assert report.created + report.merged + report.errors == report.rows
+
+
+def test_accents_are_stored_intact(rep):
+    run(FILES / "cp1252_accents.csv", owner_ids=[rep.pk])
+    soren = Lead.objects.get(email="soren@example.com")
+    assert (soren.first_name, soren.last_name, soren.company) == ("Søren", "Æbelø", "Smørrebrød ApS")
+
+
+def test_xlsx_numeric_phone_becomes_e164(rep):
+    run(FILES / "contacts.xlsx", owner_ids=[rep.pk])
+    assert Lead.objects.get(email="xena@example.com").phone_e164 == "+14155550108"
+    yann = Lead.objects.get(email="yann@example.com")
+    assert yann.phone_e164 == "+14155550109"
+    assert yann.company == "=1+2"  # a formula is stored as the text it is
+
+
+def test_created_leads_get_event_connection_owner_timeline_and_warmth(rep, admin_user):
+    job, _ = run(FILES / "utf8_bom_comma.csv", owner_ids=[rep.pk], actor=admin_user)
+    lead = Lead.objects.get(email="zoe@example.com")
+    event = Event.objects.get(name="Boston Expo", date=date(2026, 3, 1))
+    assert (lead.event_id, lead.connection_type, lead.owner_id, lead.stage) == (event.pk, "event_list", rep.pk, "new")
+    assert lead.phone_e164 == "+14155550101"
+    entry = lead.timeline_entries.get()
+    assert entry.kind == TimelineEntry.Kind.IMPORTED
+    assert entry.summary == "Imported from utf8_bom_comma.csv (Boston Expo)"
+    assert entry.actor_id == admin_user.pk
+    assert lead.warmth > 0 and lead.warmth_computed_at is not None
+    assert ImportRecord.objects.get(lead=lead).job_id == job.pk
+
+
+def test_round_robin_shares_the_leads(rep, other_rep, tmp_path):
+    rows = [["Name", "Email"]] + [[f"P {n}", f"p{n}@example.com"] for n in range(6)]
+    run(write_csv(tmp_path, rows), owner_ids=[rep.pk, other_rep.pk], batch_size=4)
+    owners = list(Lead.objects.order_by("pk").values_list("owner_id", flat=True))
+    assert owners == [rep.pk, other_rep.pk] * 3
+
+
+def test_chosen_connection_type_is_used(rep):
+    run(FILES / "pipe_delimited.csv", owner_ids=[rep.pk], connection_type="event_asked")
+    assert Lead.objects.get().connection_type == "event_asked"
+
+
+# --- Dedupe and merge -------------------------------------------------------------------------------
+
+
+def test_duplicates_within_the_file_merge_into_one_lead(rep):
+    _, report = run(FILES / "duplicates.csv", owner_ids=[rep.pk])
+    assert (report.rows, report.created, report.merged, report.errors) == (4, 2, 2, 0)
+    dee = Lead.objects.get(email="dee@example.com")
+    # later rows filled the blanks of the first: phone from row 3, company from row 3, title from row 4 (by phone)
+    assert (dee.phone_e164, dee.company, dee.title) == ("+14155550105", "Dupe Inc", "Buyer")
+    assert dee.first_name == "Dee" and dee.last_name == "Dupe"  # never overwritten by "Dee Phone"
+    assert not dee.timeline_entries.filter(kind=TimelineEntry.Kind.MET_AGAIN).exists()
+
+
+def test_duplicates_across_batches_of_one_file_still_merge(rep, tmp_path):
+    rows = [["Name", "Email", "Phone"], ["A One", "a@example.com", ""], ["B Two", "b@example.com", ""]]
+    rows += [["A Again", "A@EXAMPLE.com", "415-555-0110"], ["B Phone", "", ""], ["B Again", "b@example.com", ""]]
+    _, report = run(write_csv(tmp_path, rows), owner_ids=[rep.pk], batch_size=2)
+    assert (report.created, report.merged, report.errors) == (2, 2, 1)
+    assert Lead.objects.get(email="a@example.com").phone_e164 == "+14155550110"
+
+
+def test_existing_leads_are_merged_blanks_filled_and_warmed(rep, other_rep):
+    long_ago = timezone.now() - timedelta(days=400)
+    existing = LeadFactory(
+        owner=other_rep,
+        first_name="Dee",
+        last_name="Original",
+        email="dee@example.com",
+        phone="",
+        phone_e164="",
+        company="",
+        title="Boss",
+        last_conversation_at=long_ago,
+        connection_type="cold",
+    )
+    Lead.objects.filter(pk=existing.pk).update(warmth=0)
+    show_day = timezone.localdate() - timedelta(days=2)
+    _, report = run(FILES / "duplicates.csv", owner_ids=[rep.pk], event_date=show_day)
+    assert (report.created, report.merged) == (1, 3)
+    existing.refresh_from_db()
+    assert (existing.last_name, existing.title) == ("Original", "Boss")  # non-blank fields never overwritten
+    assert (existing.company, existing.phone_e164) == ("Dupe Inc", "+14155550105")  # blanks filled
+    assert existing.owner_id == other_rep.pk
+    met = existing.timeline_entries.get(kind=TimelineEntry.Kind.MET_AGAIN)
+    assert met.summary == "Met again at Boston Expo"
+    assert timezone.localdate(existing.last_conversation_at) == show_day
+    assert existing.warmth > 0  # the conversation at the show warmed a lead the decay had cooled to 0
+    assert existing.event.name == "Boston Expo"
+
+
+def test_a_later_conversation_is_kept(rep):
+    recent = timezone.now() - timedelta(hours=1)
+    existing = LeadFactory(email="dee@example.com", last_conversation_at=recent)
+    run(FILES / "duplicates.csv", owner_ids=[rep.pk])
+    existing.refresh_from_db()
+    assert existing.last_conversation_at == recent
+
+
+def test_existing_lead_matched_by_phone_when_email_differs(rep):
+    existing = LeadFactory(email="someone@else.com", phone="415 555 0105", phone_e164="+14155550105")
+    _, report = run(FILES / "duplicates.csv", owner_ids=[rep.pk])
+    assert report.merged >= 1
+    assert Lead.objects.filter(phone_e164="+14155550105").count() == 1
+    existing.refresh_from_db()
+    assert existing.email == "someone@else.com"
+
+
+def test_importing_the_same_file_twice_creates_nothing_the_second_time(rep):
+    _, first = run(FILES / "duplicates.csv", owner_ids=[rep.pk])
+    _, second = run(FILES / "duplicates.csv", owner_ids=[rep.pk])
+    assert first.created == 2
+    assert (second.created, second.merged, second.errors) == (0, 4, 0)
+    assert Lead.objects.count() == 2
+
+
+def test_no_event_means_no_warming_but_a_merged_entry(rep):
+    existing = LeadFactory(email="dee@example.com", last_conversation_at=None)
+    run(FILES / "duplicates.csv", owner_ids=[rep.pk], event_name="", event_date=None)
+    existing.refresh_from_db()
+    assert existing.last_conversation_at is None
+    assert existing.timeline_entries.get().kind == TimelineEntry.Kind.MERGED
+
+
+# --- Counts invariant -------------------------------------------------------------------------------
+
+row_strategy = st.tuples(
+    st.sampled_from(["", "Ann Lee", "Bo", "<script>x</script> Y", "A" * 120]),
+    st.sampled_from(["", "a@example.com", "B@EXAMPLE.COM", "bad", "c@example.com"]),
+    st.sampled_from(["", "415-555-0120", "4155550121", "123", "+44 20 7946 0958"]),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(row_strategy, max_size=12), batch_size=st.integers(1, 5))
+def test_every_row_ends_created_merged_or_error(rows, batch_size, rep, tmp_path):
+    path = write_csv(tmp_path, [["Name", "Email", "Phone"], *map(list, rows)], name="generated.csv")
+    _, first = run(path, owner_ids=[rep.pk], batch_size=batch_size)
+    assert first.created + first.merged + first.errors == first.rows == sum(1 for r in rows if any(r))
+    _, again = run(path, owner_ids=[rep.pk], batch_size=batch_size)
+    assert again.created == 0
+    assert (again.merged, again.errors) == (first.created + first.merged, first.errors)
+
+
+# --- Dry run ----------------------------------------------------------------------------------------
+
+
+def test_dry_run_counts_what_the_import_does_and_writes_nothing(rep, tmp_path):
+    LeadFactory(email="dee@example.com")
+    leads_before, entries_before = Lead.objects.count(), TimelineEntry.objects.count()
+    path = FILES / "duplicates.csv"
+    dry = import_services.import_dry_run(path=path, file_name=path.name, options=options_for(path), batch_size=1)
+    assert (Lead.objects.count(), TimelineEntry.objects.count()) == (leads_before, entries_before)
+    assert not Event.objects.filter(name="Boston Expo").exists()
+    _, real = run(path, owner_ids=[rep.pk], batch_size=1)
+    assert (dry.rows, dry.created, dry.merged, dry.errors) == (real.rows, real.created, real.merged, real.errors)
+
+
+# --- Error file -------------------------------------------------------------------------------------
+
+
+def test_error_file_has_original_columns_a_reason_and_no_live_formulas(rep):
+    job, report = run(FILES / "formulas.csv", owner_ids=[rep.pk])
+    data = b"".join(import_services.error_file_chunks(job=job)).decode()
+    rows = list(csv.reader(io.StringIO(data)))
+    assert rows[0] == ["Name", "Email", "Company", "Reason", "Row in file"]
+    assert rows[1][:3] == ["Bad Row", "bad-email", "'@SUM(1+1)"]
+    assert rows[1][3].startswith("No valid contact")
+    assert rows[1][4] == "4"
+    assert report.error_rows == [{"row": 4, "reason": rows[1][3]}]
+
+
+def test_the_error_file_re_imports_once_fixed(rep, tmp_path):
+    job, _ = run(FILES / "formulas.csv", owner_ids=[rep.pk])
+    fixed = b"".join(import_services.error_file_chunks(job=job)).replace(b"bad-email", b"fixed@example.com")
+    path = tmp_path / "fixed.csv"
+    path.write_bytes(fixed)
+    _, report = run(path, owner_ids=[rep.pk])
+    assert (report.rows, report.created, report.errors) == (1, 1, 0)
+    assert Lead.objects.get(email="fixed@example.com").company == "@SUM(1+1)"
+
+
+# --- Re-running a killed job ------------------------------------------------------------------------
+
+
+def test_a_killed_job_re_runs_from_its_last_batch_without_duplicates(rep, tmp_path, monkeypatch):
+    rows = [["Name", "Email"]] + [[f"P {n}", f"p{n}@example.com" if n % 3 else "bad"] for n in range(10)]
+    path = write_csv(tmp_path, rows)
+    calls = {"n": 0}
+    real_apply = import_services._Engine.apply
+
+    def dies_on_third_batch(self, outcomes):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("worker killed")
+        return real_apply(self, outcomes)
+
+    monkeypatch.setattr(import_services._Engine, "apply", dies_on_third_batch)
+    with pytest.raises(RuntimeError):
+        run(path, owner_ids=[rep.pk], batch_size=3)
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.FAILED
+    assert "worker killed" in job.failure
+    assert job.rows_processed == 6
+    monkeypatch.setattr(import_services._Engine, "apply", real_apply)
+
+    import_services.import_job_rerun(job=job, actor=None)  # the task runs on commit; run it here directly
+    assert import_services.import_job_run(job_id=job.pk, batch_size=3) == "done"
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE
+    assert (job.rows_processed, job.created_count, job.error_count) == (10, 6, 4)
+    assert Lead.objects.count() == 6
+    error_rows = import_services.error_file_rows(job=job)
+    assert [e["row"] for e in error_rows] == [2, 5, 8, 11]  # each once, in order
+
+
+def test_a_running_job_with_a_live_worker_is_not_taken_twice(rep):
+    job, _ = run(FILES / "pipe_delimited.csv", owner_ids=[rep.pk])
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING, heartbeat_at=timezone.now())
+    assert import_services.import_job_run(job_id=job.pk) == "busy"
+    with pytest.raises(ValidationError, match="Only a failed or stalled import"):
+        import_services.import_job_rerun(job=ImportJob.objects.get(pk=job.pk), actor=None)
+    assert Lead.objects.count() == 1
+
+
+# --- Undo -------------------------------------------------------------------------------------------
+
+
+def test_undo_removes_untouched_leads_and_says_which_it_kept(rep, other_rep, admin_user, tmp_path):
+    rows = [["Name", "Email"]] + [[f"P {n}", f"p{n}@example.com"] for n in range(6)]
+    path = write_csv(tmp_path, rows)
+    existing = LeadFactory(email="p0@example.com", first_name="Pre", last_name="Existing")
+    job, report = run(path, owner_ids=[rep.pk], actor=admin_user)
+    assert (report.created, report.merged) == (5, 1)
+    called, staged, reowned, later = (Lead.objects.get(email=f"p{n}@example.com") for n in (1, 2, 3, 4))
+    CallFactory(lead=called, rep=rep)
+    lead_set_stage(lead=staged, actor=rep, stage=Stage.ATTEMPTED)
+    lead_set_owner(lead=reowned, actor=admin_user, owner=other_rep)
+    run(write_csv(tmp_path, [["Name", "Email"], ["P 4", "p4@example.com"]], name="later.csv"), owner_ids=[rep.pk])
+
+    result = import_services.import_job_undo(job=job, actor=admin_user)
+    assert result["removed"] == 1
+    assert not Lead.objects.filter(email="p5@example.com").exists()
+    assert Lead.objects.filter(pk__in=[existing.pk, called.pk, staged.pk, reowned.pk, later.pk]).count() == 5
+    reasons = {item["lead_id"]: item["reasons"] for item in result["kept_leads"]}
+    assert reasons[called.pk] == ["called since the import"]
+    assert "its stage changed" in reasons[staged.pk]
+    assert "its owner changed" in reasons[reowned.pk]
+    assert reasons[later.pk] == ["merged by a later import"]
+    assert result["kept"] == 4 and result["merged_left"] == 1
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.UNDONE and job.undone_by == admin_user
+    with pytest.raises(ValidationError):
+        import_services.import_job_undo(job=job, actor=admin_user)
+
+
+def test_undo_keeps_an_edited_lead(rep, admin_user, tmp_path):
+    job, _ = run(write_csv(tmp_path, [["Name", "Email"], ["Ed It", "ed@example.com"]]), owner_ids=[rep.pk])
+    lead = Lead.objects.get()
+    Lead.objects.filter(pk=lead.pk).update(updated_at=timezone.now() + timedelta(minutes=5))
+    result = import_services.import_job_undo(job=job, actor=admin_user)
+    assert result["removed"] == 0
+    assert result["kept_leads"][0]["reasons"] == ["edited since the import"]
+
+
+# --- Options ------------------------------------------------------------------------------------------
+
+
+def test_bad_options_are_refused_with_messages(rep):
+    with pytest.raises(ValidationError) as error:
+        import_services.options_validate(
+            mapping=["company", ""], column_count=2, connection_type="psychic", owner_ids=[rep.pk, 999999]
+        )
+    messages = error.value.message_dict
+    assert "Choose a column for the name (first name, last name or full name)." in messages["mapping"]
+    assert "is not a connection type" in messages["connection_type"][0]
+    assert messages["owner_ids"] == ["One of the chosen owners does not exist or is inactive."]
+
+
+def test_an_unreadable_upload_keeps_nothing(admin_user, media):
+    with pytest.raises(ValidationError, match="No usable columns"):
+        upload(admin_user, "unmappable.csv")
+    assert not ImportJob.objects.exists()
+    assert [p for p in media.rglob("*") if p.is_file()] == []
+
+
+def test_remembered_mapping_is_used_for_the_same_header(admin_user):
+    job = upload(admin_user, "utf8_bom_comma.csv")
+    assert job.mapping == ["first_name", "last_name", "email", "phone", "company"]
+    import_services.import_mapping_remember(
+        headers=["first name", "LAST NAME", "E-mail", "phone", "company"],
+        mapping=["first_name", "last_name", "email", "phone", ""],
+        actor=admin_user,
+    )
+    again = upload(admin_user, "utf8_bom_comma.csv")
+    assert again.mapping == ["first_name", "last_name", "email", "phone", ""]
+
+
+def test_uploads_over_the_limit_are_refused(admin_user, settings):
+    settings.IMPORT_MAX_UPLOAD_BYTES = 100
+    with pytest.raises(ValidationError, match="largest import"):
+        upload(admin_user, "overlong.csv")
+    assert not ImportJob.objects.exists()
+
