@@ -2,13 +2,104 @@
 
 from __future__ import annotations
 
-from django import forms
+from typing import Any
 
-from .models import Lead
+from django import forms
+from django.contrib.auth import get_user_model
+
+from .models import Lead, Stage
+from .roles import MANAGER, REP
+
+
+def assignable_users() -> Any:
+    """People a lead can belong to: active reps and managers."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=(REP, MANAGER))
+        .distinct()
+        .order_by("first_name", "username")
+    )
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return obj.get_full_name() or obj.get_username()
 
 
 class LeadForm(forms.ModelForm):
     class Meta:
         model = Lead
-        fields = ["first_name", "last_name", "title", "company", "email", "phone", "connection_type", "research_notes"]
-        widgets = {"research_notes": forms.Textarea(attrs={"rows": 3})}
+        fields = [
+            "first_name",
+            "last_name",
+            "title",
+            "company",
+            "email",
+            "phone",
+            "connection_type",
+            "event",
+            "research_notes",
+        ]
+        widgets = {
+            "research_notes": forms.Textarea(attrs={"rows": 3}),
+            "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+        }
+        labels = {"research_notes": "Research / point-of-view notes"}
+
+
+class LeadCreateForm(LeadForm):
+    """A new lead; managers pick its owner, a rep's new lead is their own."""
+
+    owner = UserChoiceField(queryset=assignable_users(), required=False, empty_label="Me")
+
+    def __init__(self, *args: Any, can_assign: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = assignable_users()
+        if not can_assign:
+            del self.fields["owner"]
+
+
+class NotesForm(forms.Form):
+    research_notes = forms.CharField(
+        required=False, max_length=10_000, widget=forms.Textarea(attrs={"rows": 4}), label="Research / point of view"
+    )
+
+
+class StageForm(forms.Form):
+    stage = forms.ChoiceField(choices=Stage.choices, label="Move to stage")
+    lost_reason = forms.CharField(required=False, max_length=200, label="Why was it lost?")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("stage") == Stage.LOST and not cleaned.get("lost_reason", "").strip():
+            self.add_error("lost_reason", "Say why the lead was lost.")
+        return cleaned
+
+
+class OwnerForm(forms.Form):
+    owner = UserChoiceField(queryset=assignable_users(), label="Owner", empty_label=None)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = assignable_users()
+
+
+class ReassignForm(OwnerForm):
+    """Managers give the selected leads of the list to a rep."""
+
+    lead = forms.ModelMultipleChoiceField(
+        queryset=Lead.objects.none(),
+        error_messages={"required": "Select at least one lead to reassign."},
+        widget=forms.MultipleHiddenInput,
+    )
+
+    def __init__(self, *args: Any, leads: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].label = "Reassign selected to"
+        self.fields["owner"].queryset = assignable_users().filter(groups__name=REP)
+        self.fields["owner"].error_messages["required"] = "Pick the rep who takes over these leads."
+        self.fields["lead"].queryset = leads
+
+
+class DoNotCallForm(forms.Form):
+    do_not_call = forms.BooleanField(required=False, label="Do not call")

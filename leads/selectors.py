@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -66,6 +67,12 @@ def lead_timeline(lead: Lead) -> list[TimelineItem]:
         items.append(
             TimelineItem(entry.at, entry.kind, entry.summary, _name(entry.actor) if entry.actor_id else "WarmCRM")
         )
+    source = getattr(lead, "as_referrer", None)
+    if source is not None:
+        # The people this lead referred to us ("ask for a referral" on the lead page).
+        for made in source.referrals.select_related("lead", "created_by")[:200]:
+            summary = f"Referred {made.lead} to us"
+            items.append(TimelineItem(made.created_at, "referral", summary, _name(made.created_by), made.note))
     referral = getattr(lead, "referral", None)
     if referral is not None:
         items.append(
@@ -121,3 +128,185 @@ def lead_warmth(lead: Lead, *, now: datetime | None = None) -> Warmth:
 
 def warmth_weights() -> Weights:
     return Weights.from_settings(settings.WARMTH_WEIGHTS)
+
+
+# --- The rep's workspace: connection lines, the opener and the Today queue -----------------------
+
+# What the rep reads before dialling, in their own voice ("asked you to call", not "asked us").
+CONNECTION_SENTENCES = {
+    "event_asked": "Met at {event} - asked you to call",
+    "event_list": "On the list from {event}",
+    "referral": "Referred by {referrer}",
+    "inbound": "Reached out to us",
+    "prior_contact": "Got our letter or email first",
+    "customer": "Current customer",
+    "past_customer": "Past customer",
+    "cold": "No connection yet (cold)",
+}
+
+OPENER_CONNECTIONS = {
+    "event_asked": "We met at {event} and you asked me to give you a call.",
+    "event_list": "We were both at {event}, and I wanted to follow up.",
+    "referral": "{referrer_name} suggested I give you a call.",
+    "inbound": "You got in touch with us, so I'm calling you back.",
+    "prior_contact": "I sent you a note recently and said I would follow up by phone.",
+    "customer": "You work with us already, and I wanted to check in.",
+    "past_customer": "You worked with us before, and I wanted to catch up.",
+    "cold": "We haven't spoken before, so I'll be brief.",
+}
+
+
+def lead_connection_line(lead: Lead) -> str:
+    """'Met at Expo - asked you to call', 'Referred by Ana Costa of Acme': why this call is warm.
+
+    Reads lead.event and lead.referral.source, so list selectors select_related them.
+    """
+    template = CONNECTION_SENTENCES.get(lead.connection_type, CONNECTION_SENTENCES["cold"])
+    referrer = "a referrer"
+    referral = getattr(lead, "referral", None)
+    if referral is not None:
+        source = referral.source
+        referrer = f"{source.name} of {source.organisation}" if source.organisation else source.name
+    event = lead.event.name if lead.event_id and lead.event else "an event"
+    return template.format(event=event, referrer=referrer)
+
+
+def lead_opener(lead: Lead, *, caller_name: str) -> str:
+    """The first two sentences of the call: who is calling, then the connection."""
+    greeting = f"Hi {lead.first_name or lead.full_name}, this is {caller_name}." if lead.full_name else ""
+    referral = getattr(lead, "referral", None)
+    referrer_name = referral.source.name if referral is not None else "A friend of yours"
+    event = lead.event.name if lead.event_id and lead.event else "the event"
+    template = OPENER_CONNECTIONS.get(lead.connection_type, OPENER_CONNECTIONS["cold"])
+    return f"{greeting} {template.format(event=event, referrer_name=referrer_name)}".strip()
+
+
+def local_day_bounds(now: datetime) -> tuple[datetime, datetime]:
+    """Start of today and of tomorrow in the team's time zone (settings.TIME_ZONE)."""
+    start = datetime.combine(timezone.localdate(now), time.min, tzinfo=timezone.get_current_timezone())
+    return start, datetime.combine(start.date() + timedelta(days=1), time.min, tzinfo=start.tzinfo)
+
+
+LEAD_ROW_RELATED = ("owner", "event", "referral__source")
+
+
+def open_follow_up_due(outer_ref: str = "pk") -> Subquery:
+    """The due time of the lead's open follow-up (at most one, by constraint), as a subquery."""
+    return Subquery(
+        FollowUp.objects.filter(lead_id=OuterRef(outer_ref), status=FollowUp.Status.OPEN).values("due_at")[:1]
+    )
+
+
+def leads_callable_now(leads: QuerySet[Lead], *, now: datetime) -> QuerySet[Lead]:
+    """Leads a rep may call today on their own initiative.
+
+    Not do-not-call, not won or lost, no attempt within the contact-frequency cap, not inside the
+    not-interested cool-off (unless a later conversation warmed them), and no open follow-up: a
+    scheduled follow-up already says when to call them.
+    """
+    cap = now - timedelta(days=settings.CONTACT_FREQUENCY_CAP_DAYS)
+    cool_off = now - timedelta(days=settings.NOT_INTERESTED_COOL_OFF_DAYS)
+    open_follow_up = FollowUp.objects.filter(lead_id=OuterRef("pk"), status=FollowUp.Status.OPEN)
+    return (
+        leads.filter(do_not_call=False)
+        .exclude(stage__in=(Stage.WON, Stage.LOST))
+        .filter(Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lte=cap))
+        .filter(
+            Q(not_interested_at__isnull=True)
+            | Q(not_interested_at__lte=cool_off)
+            | Q(last_conversation_at__gt=F("not_interested_at"))
+        )
+        .filter(~Exists(open_follow_up))
+    )
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One line of the Today queue: the lead, and the follow-up that put it there (if any)."""
+
+    lead: Lead
+    follow_up: FollowUp | None
+    section: str  # "overdue", "due" or "warm"
+    connection: str
+
+
+@dataclass(frozen=True)
+class TodayQueue:
+    overdue: list[QueueRow]
+    due: list[QueueRow]
+    warmest: list[QueueRow]
+    overdue_count: int
+    due_count: int
+    done_today: int
+
+    @property
+    def rows(self) -> list[QueueRow]:
+        return [*self.overdue, *self.due, *self.warmest]
+
+
+def today_queue(
+    user: Any, *, now: datetime | None = None, follow_up_limit: int = 100, warm_limit: int = 25
+) -> TodayQueue:
+    """The call list for today, in five queries whatever the data size.
+
+    Overdue follow-ups (due before today, local time) come first, then those due today, then the
+    warmest leads `leads_callable_now` allows. Counts are of everything, the lists are capped.
+    """
+    now = now or timezone.now()
+    start, end = local_day_bounds(now)
+    visible = leads_visible_to(user)
+    due_follow_ups = FollowUp.objects.filter(
+        lead__in=visible, status=FollowUp.Status.OPEN, due_at__lt=end, lead__do_not_call=False
+    )
+    counts = due_follow_ups.aggregate(overdue=Count("pk", filter=Q(due_at__lt=start)), due=Count("pk"))
+    follow_ups = list(
+        due_follow_ups.select_related(*(f"lead__{name}" for name in LEAD_ROW_RELATED)).order_by("due_at", "id")[
+            :follow_up_limit
+        ]
+    )
+    warmest = list(
+        leads_callable_now(visible, now=now).select_related(*LEAD_ROW_RELATED).order_by("-warmth", "id")[:warm_limit]
+    )
+    call_model = apps.get_model("calls", "Call")  # leads never imports calls at module level
+    done_today = call_model.objects.filter(lead__in=visible, called_at__gte=start, called_at__lt=end).count()
+
+    def row(lead: Lead, follow_up: FollowUp | None, section: str) -> QueueRow:
+        return QueueRow(lead=lead, follow_up=follow_up, section=section, connection=lead_connection_line(lead))
+
+    return TodayQueue(
+        overdue=[row(f.lead, f, "overdue") for f in follow_ups if f.due_at < start],
+        due=[row(f.lead, f, "due") for f in follow_ups if f.due_at >= start],
+        warmest=[row(lead, None, "warm") for lead in warmest],
+        overdue_count=counts["overdue"],
+        due_count=counts["due"] - counts["overdue"],
+        done_today=done_today,
+    )
+
+
+def lead_queue_row(lead: Lead, *, now: datetime | None = None) -> QueueRow:
+    """The Today row of one lead after something happened to it (a call was logged)."""
+    now = now or timezone.now()
+    start, end = local_day_bounds(now)
+    follow_up = FollowUp.objects.filter(lead=lead, status=FollowUp.Status.OPEN).first()
+    if follow_up is None or follow_up.due_at >= end:
+        section = "warm"
+    else:
+        section = "overdue" if follow_up.due_at < start else "due"
+    return QueueRow(lead=lead, follow_up=follow_up, section=section, connection=lead_connection_line(lead))
+
+
+def stale_condition(now: datetime) -> Q:
+    """Past its band's staleness threshold without a conversation, and not snoozed (for list filters)."""
+    past_threshold = Q()
+    for band, days in settings.STALE_AFTER_DAYS.items():
+        cutoff = now - timedelta(days=days)
+        past_threshold |= Q(warmth_band=band) & (
+            Q(last_conversation_at__lte=cutoff) | Q(last_conversation_at__isnull=True, created_at__lte=cutoff)
+        )
+    not_snoozed = Q(stale_snoozed_until__isnull=True) | Q(stale_snoozed_until__lte=now)
+    return past_threshold & not_snoozed & ~Q(stage__in=(Stage.WON, Stage.LOST))
+
+
+def leads_for_list(user: Any) -> QuerySet[Lead]:
+    """The leads list's base query: visible leads with what each row shows, and the next follow-up."""
+    return leads_visible_to(user).select_related(*LEAD_ROW_RELATED).annotate(next_follow_up_at=open_follow_up_due())

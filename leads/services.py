@@ -105,6 +105,30 @@ def lead_set_owner(*, lead: Lead, actor: Any | None, owner: Any | None) -> Lead:
 
 
 @transaction.atomic
+def leads_reassign(*, lead_ids: list[int], owner: Any, actor: Any | None) -> int:
+    """Give the leads (and their open follow-ups) to `owner`: two UPDATEs and one bulk insert.
+
+    Callers pass ids already scoped with leads_visible_to. Returns how many leads changed owner.
+    """
+    moving = Lead.objects.filter(pk__in=lead_ids).exclude(owner_id=owner.pk)
+    moved = list(moving.values_list("pk", flat=True))
+    if not moved:
+        return 0
+    now = timezone.now()
+    Lead.objects.filter(pk__in=moved).update(owner=owner, updated_at=now)
+    FollowUp.objects.filter(lead_id__in=moved, status=FollowUp.Status.OPEN).update(owner=owner)
+    summary = f"Owner: {owner.get_username()}"
+    TimelineEntry.objects.bulk_create(
+        [
+            TimelineEntry(lead_id=pk, kind=TimelineEntry.Kind.OWNER_CHANGED, actor=actor, at=now, summary=summary)
+            for pk in moved
+        ],
+        batch_size=1000,
+    )
+    return len(moved)
+
+
+@transaction.atomic
 def lead_set_do_not_call(*, lead: Lead, actor: Any | None, do_not_call: bool) -> Lead:
     if lead.do_not_call == do_not_call:
         return lead

@@ -8,11 +8,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET
 
+from leads.roles import sees_all_leads
+
 
 @require_GET
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("leads:list")
+    """Reps start the day on their call queue; managers and admins on the leads of the whole team."""
+    return redirect("leads:list" if sees_all_leads(request.user) else "leads:today")
 
 
 @require_GET

@@ -1,0 +1,76 @@
+"""Logging a call from Today or the lead page: inline with htmx (row and warmth refresh in place), or a
+plain form page and a redirect without JavaScript. The work itself is calls.services.call_log."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+from django_htmx.http import retarget
+
+from leads import selectors
+from leads.models import Lead
+from leads.views import add_errors, render_lead_page
+
+from .forms import CallForm
+from .models import Call, Outcome
+from .services import call_log
+
+
+def call_summary(call: Call, lead: Lead) -> str:
+    """'No answer logged for Ana Costa. Next call: Wed 25 Nov (No-answer retry).'"""
+    text = f"{call.get_outcome_display()} logged for {lead}."
+    follow_up = lead.follow_ups.filter(status="open").first()
+    if follow_up is not None:
+        due = timezone.localtime(follow_up.due_at)
+        text += f" Next call: {due:%a %d %b} ({follow_up.get_reason_display()})."
+    elif call.outcome == Outcome.APPOINTMENT_SET and call.appointment_at:
+        text += f" Appointment: {timezone.localtime(call.appointment_at):%a %d %b %H:%M}."
+    return text
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def call_log_page(request: HttpRequest, lead_id: int) -> HttpResponse:
+    lead = selectors.lead_get_for(request.user, lead_id)
+    back = "today" if request.POST.get("back", request.GET.get("back")) == "today" else "lead"
+    form = CallForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            call = call_log(lead=lead, rep=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_errors(form, error)
+        else:
+            return call_logged(request, lead, call, back)
+    context = {"lead": lead, "form": form, "back": back, "connection": selectors.lead_connection_line(lead)}
+    if request.htmx:
+        return render(request, "calls/log.html#call-form", context)
+    return render(request, "calls/log.html", context)
+
+
+def call_logged(request: HttpRequest, lead: Lead, call: Call, back: str) -> HttpResponse:
+    lead = selectors.lead_get_for(request.user, lead.pk)  # warmth, stage and history changed
+    notice = call_summary(call, lead)
+    if not request.htmx:
+        messages.success(request, notice)
+        if back == "today":
+            return redirect(f"{reverse('leads:today')}#row-{lead.pk}")
+        return redirect("leads:detail", lead_id=lead.pk)
+    queue = selectors.today_queue(request.user)
+    if back == "lead":
+        next_row = next((row for row in queue.rows if row.lead.pk != lead.pk), None)
+        return render_lead_page(request, lead, notice=notice, next_row=next_row)
+    row = selectors.lead_queue_row(lead)
+    context = {"row": row, "queue": queue, "logged": notice, "oob": True}
+    html = render_to_string("leads/today.html#queue-row", context, request) + render_to_string(
+        "leads/today.html#counts", context, request
+    )
+    response = retarget(HttpResponse(html), f"#row-{lead.pk}")
+    response["HX-Reswap"] = "outerHTML"  # the row marks itself data-just-logged: workspace.js focuses the next
+    return response

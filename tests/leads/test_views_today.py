@@ -1,0 +1,163 @@
+"""Today: the call queue selector (due follow-ups first, then the warmest callable leads) and its page."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.test import override_settings
+from django.utils import timezone
+
+from calls.models import Outcome
+from leads.models import FollowUp, Stage
+from leads.selectors import today_queue
+from tests.factories import CallFactory, EventFactory, FollowUpFactory, LeadFactory, ReferralFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def names(rows):
+    return [row.lead.first_name for row in rows]
+
+
+def test_follow_ups_come_first_overdue_before_due_then_warmest(rep):
+    now = timezone.now()
+    overdue = LeadFactory(owner=rep, first_name="Overdue", warmth=10)
+    due = LeadFactory(owner=rep, first_name="Due", warmth=20)
+    later = LeadFactory(owner=rep, first_name="Later", warmth=99)
+    FollowUpFactory(lead=overdue, due_at=now - timedelta(days=3))
+    FollowUpFactory(lead=due, due_at=now)
+    FollowUpFactory(lead=later, due_at=now + timedelta(days=5))
+    LeadFactory(owner=rep, first_name="Warm", warmth=80)
+    LeadFactory(owner=rep, first_name="Warmer", warmth=90)
+
+    queue = today_queue(rep, now=now)
+
+    assert names(queue.overdue) == ["Overdue"]
+    assert names(queue.due) == ["Due"]
+    # "Later" has a follow-up planned for another day: the queue does not offer it now.
+    assert names(queue.warmest) == ["Warmer", "Warm"]
+    assert names(queue.rows) == ["Overdue", "Due", "Warmer", "Warm"]
+    assert (queue.overdue_count, queue.due_count) == (1, 1)
+
+
+def test_warmest_leaves_out_leads_that_should_not_be_called(rep):
+    now = timezone.now()
+    LeadFactory(owner=rep, first_name="Callable", warmth=50)
+    LeadFactory(owner=rep, first_name="Never", warmth=40, last_attempt_at=None)
+    LeadFactory(owner=rep, first_name="Capped", warmth=90, last_attempt_at=now - timedelta(days=1))
+    LeadFactory(owner=rep, first_name="PastCap", warmth=30, last_attempt_at=now - timedelta(days=3))
+    LeadFactory(owner=rep, first_name="Dnc", warmth=95, do_not_call=True)
+    LeadFactory(owner=rep, first_name="Won", warmth=95, stage=Stage.WON)
+    LeadFactory(owner=rep, first_name="Lost", warmth=95, stage=Stage.LOST, lost_reason="Budget")
+    LeadFactory(owner=rep, first_name="CoolingOff", warmth=95, not_interested_at=now - timedelta(days=10))
+    LeadFactory(
+        owner=rep,
+        first_name="WarmedAgain",
+        warmth=20,
+        not_interested_at=now - timedelta(days=10),
+        last_conversation_at=now - timedelta(days=5),
+    )
+    LeadFactory(owner=LeadFactory().owner, first_name="NotMine", warmth=99)
+
+    assert names(today_queue(rep, now=now).warmest) == ["Callable", "Never", "PastCap", "WarmedAgain"]
+
+
+@override_settings(TIME_ZONE="America/Los_Angeles")
+def test_due_today_is_the_local_day(rep):
+    pacific = ZoneInfo("America/Los_Angeles")
+    # 23:30 in Los Angeles is already tomorrow in UTC.
+    with time_machine.travel(datetime(2026, 3, 10, 23, 30, tzinfo=pacific), tick=False):
+        now = timezone.now()
+        due_tonight = LeadFactory(owner=rep, first_name="Tonight")
+        tomorrow = LeadFactory(owner=rep, first_name="Tomorrow")
+        yesterday = LeadFactory(owner=rep, first_name="Yesterday")
+        FollowUpFactory(lead=due_tonight, due_at=datetime(2026, 3, 10, 23, 45, tzinfo=pacific))
+        FollowUpFactory(lead=tomorrow, due_at=datetime(2026, 3, 11, 0, 15, tzinfo=pacific))
+        FollowUpFactory(lead=yesterday, due_at=datetime(2026, 3, 9, 23, 59, tzinfo=pacific))
+        queue = today_queue(rep, now=now)
+    assert names(queue.due) == ["Tonight"]
+    assert names(queue.overdue) == ["Yesterday"]
+
+
+def test_counts_calls_done_today_on_visible_leads(rep, other_rep):
+    mine = LeadFactory(owner=rep)
+    CallFactory(lead=mine, outcome=Outcome.NO_ANSWER)
+    CallFactory(lead=mine, outcome=Outcome.VOICEMAIL, called_at=timezone.now() - timedelta(days=2))
+    CallFactory(lead=LeadFactory(owner=other_rep))
+    assert today_queue(rep).done_today == 1
+
+
+def test_do_not_call_follow_ups_are_not_listed(rep):
+    lead = LeadFactory(owner=rep, do_not_call=True)
+    FollowUpFactory(lead=lead, due_at=timezone.now() - timedelta(hours=1))
+    queue = today_queue(rep)
+    assert queue.rows == [] and queue.overdue_count + queue.due_count == 0
+
+
+# --- The page -----------------------------------------------------------------------------------------
+
+
+def test_today_shows_rows_with_connection_phone_and_counts(rep_client, rep):
+    event = EventFactory(name="Expo North")
+    lead = LeadFactory(owner=rep, first_name="Ana", last_name="Costa", event=event, phone="(415) 555-0134")
+    FollowUpFactory(lead=lead, due_at=timezone.now() - timedelta(days=1))
+    referred = ReferralFactory(
+        lead__owner=rep, source__name="Ben Ode", source__organisation="Acme", lead__first_name="Cy"
+    ).lead
+
+    response = rep_client.get("/leads/today/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Met at Expo North - asked you to call" in html
+    assert "Referred by Ben Ode of Acme" in html
+    assert 'href="tel:+14155550134"' in html
+    assert f'id="row-{lead.pk}"' in html and f'id="row-{referred.pk}"' in html
+    assert "<strong>1</strong> overdue" in html
+    assert "Overdue since" in html
+
+
+def test_today_htmx_renders_the_queue_partial_only(rep_client, rep):
+    LeadFactory(owner=rep, first_name="Ana")
+    response = rep_client.get("/leads/today/", HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="queue"')
+    assert "<html" not in html and "Ana" in html
+
+
+def test_rep_sees_only_their_queue_manager_sees_the_team(rep_client, manager_client, rep, other_rep):
+    LeadFactory(owner=rep, first_name="Mine")
+    LeadFactory(owner=other_rep, first_name="Theirs")
+    rep_html = rep_client.get("/leads/today/").content.decode()
+    manager_html = manager_client.get("/leads/today/").content.decode()
+    assert "Mine" in rep_html and "Theirs" not in rep_html
+    assert "Mine" in manager_html and "Theirs" in manager_html
+
+
+def test_anonymous_is_sent_to_log_in(client):
+    response = client.get("/leads/today/")
+    assert response.status_code == 302 and response.url.startswith("/accounts/login/")
+
+
+def test_home_is_today_for_reps_and_the_leads_list_for_managers(rep_client, manager_client):
+    assert rep_client.get("/").url == "/leads/today/"
+    assert manager_client.get("/").url == "/leads/"
+
+
+def make_queue(rep, size):
+    now = timezone.now()
+    for index in range(size):
+        lead = ReferralFactory(lead__owner=rep, lead__event=EventFactory()).lead
+        if index % 2:
+            FollowUpFactory(lead=lead, due_at=now - timedelta(days=index % 3), reason=FollowUp.Reason.RETRY)
+
+
+@pytest.mark.parametrize("size", [3, 30])
+def test_today_issues_a_fixed_number_of_queries(rep_client, rep, size, django_assert_max_num_queries):
+    make_queue(rep, size)
+    with django_assert_max_num_queries(11):
+        response = rep_client.get("/leads/today/")
+    assert response.content.decode().count("data-queue-row") == size
