@@ -11,14 +11,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, Min, Q, QuerySet
 from django.utils import timezone
 
-from .models import FollowUp, Lead, Stage, TimelineEntry
+from .models import ConnectionType, FollowUp, Lead, Stage, TimelineEntry
 from .roles import ADMIN, ROLES
 from .selectors import lead_warmth, warmth_weights
-from .warmth_db import band_expression, score_expression
+from .warmth_db import band_expression, refresh_referrer_conversions, score_expression
 
 CLOSED_STAGES = (Stage.WON, Stage.LOST)
 
@@ -262,9 +262,14 @@ class RecomputeReport:
         return asdict(self)
 
 
+@transaction.atomic
 def warmth_recompute(*, leads: QuerySet[Lead], now: datetime) -> tuple[int, int]:
     """Score `leads` in two UPDATE statements; returns (leads scored, band changes)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")  # compiling this CASE-heavy UPDATE costs more than it saves
     weights = warmth_weights()
+    refresh_referrer_conversions(leads=leads.filter(connection_type=ConnectionType.REFERRAL))
     scored = leads.update(warmth=score_expression(weights, now), warmth_computed_at=now)
     band = band_expression(weights)
     changed = leads.exclude(warmth_band=band).update(warmth_band=band)
@@ -317,8 +322,7 @@ def warmth_recompute_chunk(*, first_id: int, last_id: int, now: datetime | None 
     """Score leads with first_id <= id <= last_id and schedule their stale follow-ups."""
     now = now or timezone.now()
     leads = Lead.objects.filter(pk__gte=first_id, pk__lte=last_id)
-    with transaction.atomic():
-        scored, changed = warmth_recompute(leads=leads, now=now)
+    scored, changed = warmth_recompute(leads=leads, now=now)
     created = follow_ups_schedule_stale(leads=leads, now=now)
     return RecomputeReport(leads_scored=scored, band_changes=changed, follow_ups_created=created, chunks=1)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from django.db.models import Case, Count, Expression, F, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, Count, Expression, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.db.models.lookups import LessThanOrEqual
 
@@ -29,19 +29,33 @@ def _int(value: int) -> Value:
 
 
 def referrals_converted_expression() -> Expression:
-    """Converted referrals of this lead's referrer, not counting this lead."""
+    """Converted referrals of this lead's referrer, not counting this lead.
+
+    Reads the referrer's stored count (`refresh_referrer_conversions` keeps it current), so each
+    referral lead costs two index lookups instead of a count over all of its referrer's referrals.
+    """
     from referrals.models import Referral  # leads never imports referrals at module level
 
-    converted = (
-        Referral.objects.filter(source_id=OuterRef("source_id"), lead__stage="won")
-        .exclude(lead_id=OuterRef("lead_id"))
+    stored = Referral.objects.filter(lead_id=OuterRef("pk")).values("source__referrals_converted")[:1]
+    own = Case(When(stage="won", then=_int(1)), default=_int(0), output_field=IntegerField())
+    return Greatest(Coalesce(Subquery(stored, output_field=IntegerField()), _int(0)) - own, _int(0))
+
+
+def refresh_referrer_conversions(*, leads: QuerySet) -> int:
+    """Recount converted referrals (one UPDATE) for the referrers of these leads' referrals."""
+    from referrals.models import Referral, ReferralSource
+
+    won = (
+        Referral.objects.filter(source_id=OuterRef("pk"), lead__stage="won")
         .order_by()
         .values("source_id")
         .annotate(n=Count("pk"))
         .values("n")
     )
-    per_lead = Referral.objects.filter(lead_id=OuterRef("pk")).values(n=Subquery(converted))[:1]
-    return Coalesce(Subquery(per_lead, output_field=IntegerField()), _int(0))
+    sources = Referral.objects.filter(lead__in=leads).values("source_id")
+    return ReferralSource.objects.filter(pk__in=sources).update(
+        referrals_converted=Coalesce(Subquery(won, output_field=IntegerField()), _int(0))
+    )
 
 
 def decay_expression(weights: Weights, now: datetime) -> Expression:
@@ -92,12 +106,11 @@ def score_expression(weights: Weights, now: datetime) -> Expression:
     subtotal = (
         base + referral + conversation + appointment - decay_expression(weights, now) - unanswered - not_interested
     )
-    capped = Case(
-        When(FORGOT_US, then=Least(subtotal, _int(weights.lukewarm_from - 1))),
-        default=subtotal,
-        output_field=IntegerField(),
+    # Each sub-expression appears once in the SQL: the database does not share repeated subqueries.
+    ceiling = Case(
+        When(FORGOT_US, then=_int(min(weights.lukewarm_from - 1, 100))), default=_int(100), output_field=IntegerField()
     )
-    return Least(Greatest(capped, _int(0)), _int(100))
+    return Greatest(Least(subtotal, ceiling), _int(0))
 
 
 def band_expression(weights: Weights, score_field: str = "warmth") -> Expression:

@@ -38,6 +38,9 @@ class ReferralSource(models.Model):
         help_text="The lead or customer this referrer is, if they are one.",
     )
     notes = models.TextField(blank=True)
+    referrals_converted = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Referred leads that were won; refreshed by the warmth job."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

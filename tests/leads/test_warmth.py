@@ -21,8 +21,11 @@ moments = st.builds(lambda d, s: NOW - timedelta(days=d, seconds=s), days, st.in
 maybe_moment = st.none() | moments
 
 
+ANY_CONNECTION = st.sampled_from(ALL)
+
+
 @st.composite
-def inputs(draw: st.DrawFn, connection: st.SearchStrategy[str] = st.sampled_from(ALL)) -> w.WarmthInputs:
+def inputs(draw: st.DrawFn, connection: st.SearchStrategy[str] = ANY_CONNECTION) -> w.WarmthInputs:
     created = draw(moments)
     made = draw(st.integers(0, 50))
     return w.WarmthInputs(
