@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import Event, FollowUp, Lead, TimelineEntry
+from .models import Event, FollowUp, ImportJob, ImportMapping, ImportRecord, Lead, TimelineEntry
 
 
 @admin.register(Event)
@@ -42,3 +42,32 @@ class TimelineEntryAdmin(admin.ModelAdmin):
     search_fields = ["summary", "lead__first_name", "lead__last_name", "lead__company"]
     list_select_related = ["lead", "actor"]
     raw_id_fields = ["lead"]
+
+
+# --- Imports (the import pages at /imports/ are the way to run them; these are for looking) -------------
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = ["file_name", "created_by", "created_at", "status", "rows_processed", "created_count"]
+    list_filter = ["status", "connection_type"]
+    search_fields = ["file_name", "event_name"]
+    list_select_related = ["created_by"]
+    raw_id_fields = ["event"]
+    date_hierarchy = "created_at"
+    readonly_fields = [field.name for field in ImportJob._meta.fields if field.name not in ("id",)]
+
+
+@admin.register(ImportMapping)
+class ImportMappingAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "updated_at", "updated_by"]
+    list_select_related = ["updated_by"]
+    readonly_fields = ["header_key", "updated_at", "updated_by"]
+
+
+@admin.register(ImportRecord)
+class ImportRecordAdmin(admin.ModelAdmin):
+    list_display = ["job", "lead", "action", "row_number"]
+    list_filter = ["action"]
+    list_select_related = ["job", "lead"]
+    raw_id_fields = ["job", "lead"]

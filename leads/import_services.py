@@ -9,6 +9,7 @@ committed batch ended and never duplicates anything.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import logging
@@ -305,11 +306,12 @@ def _claim(job_id: int) -> tuple[ImportJob, str] | str:
     return job, token
 
 
-def import_job_run(*, job_id: int, batch_size: int = BATCH_SIZE) -> str:
+def import_job_run(*, job_id: int, batch_size: int | None = None) -> str:
     """Run the job's dry run or its import, whichever it is waiting for. Safe to call twice.
 
     Returns "done", or why it did nothing ("busy" when another worker holds it, "gone", "not runnable").
     """
+    batch_size = batch_size or BATCH_SIZE  # read at call time, so settings and tests can change it
     claimed = _claim(job_id)
     if isinstance(claimed, str):
         return claimed
@@ -368,7 +370,7 @@ def _job_check(job: ImportJob, token: str, *, batch_size: int) -> None:
         status=ImportJob.Status.CHECKED,
         check_report=summary,
         rows_total=report.rows,
-        rows_processed=report.rows,
+        rows_processed=0,  # the import's own count starts after the confirmation
         progress_percent=100,
         heartbeat_at=None,
         run_token="",
@@ -382,12 +384,13 @@ def import_dry_run(
     path: Path | str,
     file_name: str,
     options: ImportOptions,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
     progress: Any = None,
 ) -> ImportReport:
     """The counts an import would give, writing nothing."""
     engine = _Engine(options=options, file_name=file_name, job=None)
     report = ImportReport()
+    batch_size = batch_size or BATCH_SIZE
     with open(path, "rb") as stream:
         table = importing.read_table(stream, file_name=file_name)
         for batch in _batches(table.rows, batch_size):
@@ -412,6 +415,7 @@ def _job_import(job: ImportJob, token: str, *, batch_size: int) -> None:
             table = importing.read_table(stream, file_name=job.file_name)
             rows = _skip(table.rows, job.rows_processed)
             if job.error_file_bytes == 0:
+                error_file.write(codecs.BOM_UTF8)  # so Excel opens the accents right
                 _error_write(error_file, [[*table.headers, *ERROR_COLUMNS]])
             for batch in _batches(rows, batch_size):
                 outcomes = engine.judge(batch)
@@ -532,7 +536,7 @@ def error_file_rows(*, job: ImportJob, limit: int | None = None) -> list[dict[st
     """Row number, reason and original cells of each error, read back from the error file."""
     if not job.error_path or not job.error_count:
         return []
-    text = io.TextIOWrapper(io.BytesIO(b"".join(error_file_chunks(job=job))), encoding="utf-8", newline="")
+    text = io.TextIOWrapper(io.BytesIO(b"".join(error_file_chunks(job=job))), encoding="utf-8-sig", newline="")
     reader = csv.reader(text)
     next(reader, None)
     out: list[dict[str, Any]] = []
@@ -817,7 +821,7 @@ class _Engine:
 
 
 def import_run_now(
-    *, path: Path | str, file_name: str, options: ImportOptions, actor: Any | None, batch_size: int = BATCH_SIZE
+    *, path: Path | str, file_name: str, options: ImportOptions, actor: Any | None, batch_size: int | None = None
 ) -> tuple[ImportJob, ImportReport]:
     """Import a file in this process (the command): a job in the history like any other, so undo works."""
     with open(path, "rb") as stream:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("leads/", include("leads.urls")),
+    path("imports/", include("leads.import_urls")),
     path("calls/", include("calls.urls")),
     path("referrals/", include("referrals.urls")),
     path("api/", include("warmcrm.api.urls")),

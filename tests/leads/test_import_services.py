@@ -250,7 +250,9 @@ def test_dry_run_counts_what_the_import_does_and_writes_nothing(rep, tmp_path):
 
 def test_error_file_has_original_columns_a_reason_and_no_live_formulas(rep):
     job, report = run(FILES / "formulas.csv", owner_ids=[rep.pk])
-    data = b"".join(import_services.error_file_chunks(job=job)).decode()
+    raw = b"".join(import_services.error_file_chunks(job=job))
+    assert raw.startswith(b"\xef\xbb\xbf")  # a BOM, so Excel opens the accents right
+    data = raw.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(data)))
     assert rows[0] == ["Name", "Email", "Company", "Reason", "Row in file"]
     assert rows[1][:3] == ["Bad Row", "bad-email", "'@SUM(1+1)"]
