@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
     "referrals",
     "calls",
     "warmcrm.api",
+    "warmcrm.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -216,6 +218,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "leads.tasks.warmth_recompute_all",
         "schedule": WARMTH_RECOMPUTE_MINUTES * 60.0,
     },
+}
+# The dashboard's "moved band this week" compares today's band counts with the snapshot of a week ago.
+CELERY_BEAT_SCHEDULE["dashboard-band-snapshot"] = {
+    "task": "warmcrm.dashboard.tasks.band_snapshot_take",
+    "schedule": crontab(hour=env.int("BAND_SNAPSHOT_HOUR", default=1), minute=5),
 }
 
 # --- Email: the console in the demo, SMTP in production (EMAIL_URL=smtp+tls://user:pass@host:587) -

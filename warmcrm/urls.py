@@ -17,6 +17,7 @@ urlpatterns = [
     path("imports/", include("leads.import_urls")),
     path("calls/", include("calls.urls")),
     path("referrals/", include("referrals.urls")),
+    path("dashboard/", include("warmcrm.dashboard.urls")),
     path("api/", include("warmcrm.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,1 @@
+"""Manager dashboards: pipeline funnel, conversion by connection and event, referrers, rep activity, warmth."""

@@ -1,0 +1,491 @@
+"""Every figure on the dashboard, aggregated in the database: one query per panel, whatever the data size.
+
+Definitions (also shown on the page and in README.md):
+- the period selects leads by when they came in (created_at), calls by when they were made, referrals by
+  the day they were made and follow-ups by when they were done; bands and stale leads are "now";
+- contacted: the lead has at least one call; appointment: a call with outcome "appointment set", or the
+  lead's stage is appointment set, qualified or won; won: stage "won"; conversations are the call
+  outcomes of calls.outcomes.CONVERSATIONS; a converted referral is a referred lead that was won;
+- stale: not do-not-call, not won or lost, and no conversation (or, never called, no arrival) for longer
+  than its band's settings.STALE_AFTER_DAYS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import (
+    Avg,
+    Count,
+    DateTimeField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Window,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from calls.models import Call, Outcome
+from calls.outcomes import CONVERSATIONS
+from leads.models import ConnectionType, FollowUp, Lead, Stage, WarmthBand
+from leads.roles import REP
+from leads.selectors import leads_visible_to
+from referrals.models import Referral
+
+from .filters import DashboardFilters
+from .models import BandSnapshot
+
+FUNNEL_STAGES = [Stage.NEW, Stage.ATTEMPTED, Stage.CONNECTED, Stage.APPOINTMENT_SET, Stage.QUALIFIED, Stage.WON]
+APPOINTMENT_STAGES = [Stage.APPOINTMENT_SET, Stage.QUALIFIED, Stage.WON]
+CLOSED_STAGES = [Stage.WON, Stage.LOST]
+STALE_LIST_LIMIT = 50
+REFERRER_PANEL_LIMIT = 20
+
+
+def rate(part: int, whole: int) -> float | None:
+    """Percentage with one decimal; None when there is nothing to divide by (shown as "–")."""
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def dashboard_leads(user: Any, filters: DashboardFilters) -> QuerySet[Lead]:
+    """The leads this manager may see, narrowed by rep/team/connection/event (not by period)."""
+    return leads_visible_to(user).filter(filters.lead_q())
+
+
+def _in_period(leads: QuerySet[Lead], filters: DashboardFilters) -> QuerySet[Lead]:
+    return leads.filter(created_at__gte=filters.period.start, created_at__lt=filters.period.end)
+
+
+def _has_call(**conditions: Any) -> Exists:
+    return Exists(Call.objects.filter(lead_id=OuterRef("pk"), **conditions))
+
+
+# --- Funnel -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FunnelRow:
+    stage: str
+    label: str
+    now: int  # leads whose stage is this one now
+    reached: int | None  # leads that got at least this far (None for lost / nurture, which are off the path)
+    to_next: float | None  # % of those who reached this stage that reached the next
+
+
+def cohort_counts(user: Any, filters: DashboardFilters) -> dict[str, dict[str, int]]:
+    """One pass over the leads that came in during the period, grouped by connection type.
+
+    The funnel and the connection panel both read it, so the page scans the leads once. Each count is
+    a conditional aggregate; the calls are looked at through EXISTS on the (lead, called_at) index.
+    """
+    order = [str(stage) for stage in FUNNEL_STAGES]
+
+    def beyond(stage: str) -> Q:
+        return Q(stage__in=order[order.index(stage) :])
+
+    grouped = (
+        _in_period(dashboard_leads(user, filters), filters)
+        .annotate(
+            has_call=_has_call(),
+            has_conversation=_has_call(outcome__in=CONVERSATIONS),
+            has_appointment=_has_call(outcome=Outcome.APPOINTMENT_SET),
+        )
+        .order_by()
+        .values("connection_type")
+        .annotate(
+            **{f"now_{stage}": Count("pk", filter=Q(stage=stage)) for stage in Stage.values},
+            reached_attempted=Count("pk", filter=beyond(Stage.ATTEMPTED) | Q(has_call=True)),
+            reached_connected=Count("pk", filter=beyond(Stage.CONNECTED) | Q(has_conversation=True)),
+            reached_qualified=Count("pk", filter=beyond(Stage.QUALIFIED)),
+            **_conversion_counts(),
+        )
+    )
+    counts = {}
+    for row in grouped:
+        key = row.pop("connection_type")
+        row["reached_new"] = row["leads"]
+        row["reached_appointment_set"] = row["appointments"]  # the same definition as "appointment"
+        row["reached_won"] = row["won"]
+        counts[key] = row
+    return counts
+
+
+def funnel(user: Any, filters: DashboardFilters, counts: dict[str, dict[str, int]] | None = None) -> list[FunnelRow]:
+    """Leads by stage now, and how many reached each pipeline stage, for the leads that came in."""
+    by_type = cohort_counts(user, filters) if counts is None else counts
+
+    def total(name: str) -> int:  # summing the eight per-connection rows, not leads
+        return sum(row[name] for row in by_type.values())
+
+    rows = []
+    for index, stage in enumerate(FUNNEL_STAGES):
+        reached = total(f"reached_{stage}")
+        following = total(f"reached_{FUNNEL_STAGES[index + 1]}") if index + 1 < len(FUNNEL_STAGES) else None
+        rows.append(
+            FunnelRow(
+                stage,
+                stage.label,
+                total(f"now_{stage}"),
+                reached,
+                None if following is None else rate(following, reached),
+            )
+        )
+    for stage in (Stage.LOST, Stage.NURTURE):
+        rows.append(FunnelRow(stage, stage.label, total(f"now_{stage}"), None, None))
+    return rows
+
+
+# --- Conversion by connection type ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConversionRow:
+    key: str
+    label: str
+    leads: int
+    contacted: int
+    appointments: int
+    won: int
+
+    @property
+    def contacted_rate(self) -> float | None:
+        return rate(self.contacted, self.leads)
+
+    @property
+    def appointment_rate(self) -> float | None:
+        return rate(self.appointments, self.leads)
+
+    @property
+    def won_rate(self) -> float | None:
+        return rate(self.won, self.leads)
+
+
+def _conversion_counts() -> dict[str, Any]:
+    return {
+        "leads": Count("pk"),
+        "contacted": Count("pk", filter=Q(has_call=True)),
+        "appointments": Count("pk", filter=Q(stage__in=APPOINTMENT_STAGES) | Q(has_appointment=True)),
+        "won": Count("pk", filter=Q(stage=Stage.WON)),
+    }
+
+
+def conversion_by_connection(
+    user: Any, filters: DashboardFilters, counts: dict[str, dict[str, int]] | None = None
+) -> list[ConversionRow]:
+    """Every connection type, in the form's order, with zeros where no lead came in that way."""
+    by_type = cohort_counts(user, filters) if counts is None else counts
+    rows = []
+    for key, label in ConnectionType.choices:
+        if filters.connection_type and key != filters.connection_type:
+            continue
+        row = by_type.get(key, {})
+        rows.append(
+            ConversionRow(
+                key, label, row.get("leads", 0), row.get("contacted", 0), row.get("appointments", 0), row.get("won", 0)
+            )
+        )
+    return rows
+
+
+# --- Events -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventRow:
+    event_id: int
+    name: str
+    date: date | None
+    leads: int
+    contacted_7_days: int
+    appointments: int
+    won: int
+    time_to_first_call: timedelta | None
+
+    @property
+    def contacted_7_days_rate(self) -> float | None:
+        return rate(self.contacted_7_days, self.leads)
+
+    @property
+    def won_rate(self) -> float | None:
+        return rate(self.won, self.leads)
+
+    @property
+    def days_to_first_call(self) -> float | None:
+        if self.time_to_first_call is None:
+            return None
+        return round(self.time_to_first_call.total_seconds() / 86400, 1)
+
+
+def events(user: Any, filters: DashboardFilters) -> list[EventRow]:
+    """Per trade show: its leads that came in during the period, how fast they were called, what they became."""
+    first_call = Subquery(
+        Call.objects.filter(lead_id=OuterRef("pk")).order_by("called_at").values("called_at")[:1],
+        output_field=DateTimeField(),
+    )
+    grouped = (
+        _in_period(dashboard_leads(user, filters), filters)
+        .filter(event__isnull=False)
+        .annotate(
+            first_call_at=first_call,
+            has_call=_has_call(),
+            has_appointment=_has_call(outcome=Outcome.APPOINTMENT_SET),
+        )
+        .order_by()
+        .values("event_id", "event__name", "event__date")
+        .annotate(
+            **_conversion_counts(),
+            contacted_7_days=Count("pk", filter=Q(first_call_at__lt=F("created_at") + timedelta(days=7))),
+            time_to_first_call=Avg(
+                ExpressionWrapper(F("first_call_at") - F("created_at"), output_field=DurationField()),
+                filter=Q(first_call_at__isnull=False),
+            ),
+        )
+        .order_by("-leads", "event__name")
+    )
+    return [
+        EventRow(
+            row["event_id"],
+            row["event__name"],
+            row["event__date"],
+            row["leads"],
+            row["contacted_7_days"],
+            row["appointments"],
+            row["won"],
+            row["time_to_first_call"],
+        )
+        for row in grouped
+    ]
+
+
+# --- Referrers ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReferrerRow:
+    source_id: int
+    name: str
+    organisation: str
+    made: int
+    converted: int
+    most_recent: date
+
+    @property
+    def conversion_rate(self) -> float | None:
+        return rate(self.converted, self.made)
+
+
+def referrers(user: Any, filters: DashboardFilters, *, limit: int | None = REFERRER_PANEL_LIMIT) -> list[ReferrerRow]:
+    """Referrers by referred leads won, then referrals made: the ones whose leads close come first."""
+    referrals = Referral.objects.filter(
+        lead__in=dashboard_leads(user, filters),
+        referred_on__gte=filters.period.first_day,
+        referred_on__lte=filters.period.last_day,
+    )
+    grouped = (
+        referrals.order_by()
+        .values("source_id", "source__name", "source__organisation")
+        .annotate(
+            made=Count("pk"), converted=Count("pk", filter=Q(lead__stage=Stage.WON)), most_recent=Max("referred_on")
+        )
+        .order_by("-converted", "-made", "source__name", "source_id")
+    )
+    if limit is not None:
+        grouped = grouped[:limit]
+    return [
+        ReferrerRow(
+            row["source_id"],
+            row["source__name"],
+            row["source__organisation"],
+            row["made"],
+            row["converted"],
+            row["most_recent"],
+        )
+        for row in grouped
+    ]
+
+
+# --- Rep activity ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RepRow:
+    rep_id: int
+    name: str
+    calls: int
+    calls_per_day: float
+    conversations: int
+    appointments: int
+    follow_ups_done: int
+    follow_ups_overdue: int
+
+
+def rep_activity(user: Any, filters: DashboardFilters) -> list[RepRow]:
+    """Per rep in scope: calls made in the period on leads matching the filters, and their follow-ups.
+
+    Three queries: the reps, their calls grouped by rep, their follow-ups grouped by owner. Grouping each
+    table on its own keeps a rep's thousands of calls from multiplying with their follow-ups in a join.
+    """
+    period = filters.period
+    users = get_user_model().objects.filter(filters.user_q())
+    rep_group = get_user_model().groups.through.objects.filter(group__name=REP).values("user_id")
+    calls = Call.objects.filter(
+        filters.lead_attributes_q("lead__"), called_at__gte=period.start, called_at__lt=period.end
+    )
+    # Active reps, with or without calls, and anyone else in scope (a manager, a rep since deactivated) who called.
+    reps = list(
+        users.filter(Q(pk__in=rep_group, is_active=True) | Q(pk__in=calls.order_by().values("rep_id")))
+        .order_by("first_name", "username")
+        .only("pk", "first_name", "last_name", "username")
+    )
+    call_counts = {
+        row["rep_id"]: row
+        for row in calls.filter(rep_id__in=users.values("pk"))
+        .order_by()
+        .values("rep_id")
+        .annotate(
+            calls=Count("pk"),
+            conversations=Count("pk", filter=Q(outcome__in=CONVERSATIONS)),
+            appointments=Count("pk", filter=Q(outcome=Outcome.APPOINTMENT_SET)),
+        )
+    }
+    done = Q(status=FollowUp.Status.DONE, closed_at__gte=period.start, closed_at__lt=period.end)
+    overdue = Q(status=FollowUp.Status.OPEN, due_at__lt=timezone.now())
+    follow_up_counts = {
+        row["owner_id"]: row
+        for row in FollowUp.objects.filter(done | overdue, filters.lead_attributes_q("lead__"))
+        .filter(owner_id__in=users.values("pk"))
+        .order_by()
+        .values("owner_id")
+        .annotate(done=Count("pk", filter=done), overdue=Count("pk", filter=overdue))
+    }
+    days = period.days
+    rows = []
+    for rep in reps:  # a handful of reps, each one dictionary look-up
+        made = call_counts.get(rep.pk, {})
+        follow_ups = follow_up_counts.get(rep.pk, {})
+        rows.append(
+            RepRow(
+                rep.pk,
+                rep.get_full_name() or rep.get_username(),
+                made.get("calls", 0),
+                round(made.get("calls", 0) / days, 1),
+                made.get("conversations", 0),
+                made.get("appointments", 0),
+                follow_ups.get("done", 0),
+                follow_ups.get("overdue", 0),
+            )
+        )
+    rows.sort(key=lambda row: -row.calls)  # stable: ties stay in name order
+    return rows
+
+
+# --- Warmth bands and stale leads -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BandRow:
+    band: str
+    label: str
+    now: int
+    week_ago: int | None  # None when there is no snapshot from a week ago
+
+    @property
+    def moved(self) -> int | None:
+        return None if self.week_ago is None else self.now - self.week_ago
+
+
+@dataclass(frozen=True)
+class Bands:
+    rows: list[BandRow]
+    snapshot_date: date | None
+    compare_to: date
+
+
+def warmth_bands(user: Any, filters: DashboardFilters) -> Bands:
+    """Leads per band now (2 queries), against the newest snapshot taken at least a week ago."""
+    compare_to = timezone.localdate() - timedelta(days=7)
+    now_counts = dict(
+        dashboard_leads(user, filters)
+        .order_by()
+        .values("warmth_band")
+        .annotate(n=Count("pk"))
+        .values_list("warmth_band", "n")
+    )
+    # Always the same two queries: the newest usable snapshot day, then its counts for these filters.
+    snapshot_date = BandSnapshot.objects.filter(date__lte=compare_to).aggregate(day=Max("date"))["day"]
+    newest_usable = BandSnapshot.objects.filter(date__lte=compare_to).order_by("-date").values("date")[:1]
+    week_ago = dict(
+        BandSnapshot.objects.filter(_snapshot_q(filters), date=Subquery(newest_usable))
+        .order_by()
+        .values("band")
+        .annotate(n=Sum("count"))
+        .values_list("band", "n")
+    )
+    rows = [
+        BandRow(band, label, now_counts.get(band, 0), None if snapshot_date is None else week_ago.get(band, 0))
+        for band, label in WarmthBand.choices
+    ]
+    return Bands(rows, snapshot_date, compare_to)
+
+
+def _snapshot_q(filters: DashboardFilters) -> Q:
+    q = Q()
+    if filters.owner_ids is not None:
+        q &= Q(owner_id__in=filters.owner_ids)
+    if filters.rep_id is not None:
+        q &= Q(owner_id=filters.rep_id)
+    if filters.team_id is not None:
+        q &= Q(owner__teams=filters.team_id)
+    if filters.connection_type:
+        q &= Q(connection_type=filters.connection_type)
+    if filters.event_id is not None:
+        q &= Q(event_id=filters.event_id)
+    return q
+
+
+def stale_threshold_q(now: datetime) -> Q:
+    """Past its band's threshold, measured from the last conversation or, never reached, from arrival."""
+    past = Q()
+    for band, days in settings.STALE_AFTER_DAYS.items():
+        past |= Q(warmth_band=band, quiet_since__lte=now - timedelta(days=days))
+    return past
+
+
+def stale_leads(user: Any, filters: DashboardFilters, *, now: datetime | None = None) -> QuerySet[Lead]:
+    """Leads going cold, the longest-quiet first (rank by how far past their threshold is left to the reader)."""
+    now = now or timezone.now()
+    return (
+        dashboard_leads(user, filters)
+        .annotate(quiet_since=Coalesce("last_conversation_at", "created_at"))
+        .filter(stale_threshold_q(now), do_not_call=False)
+        .exclude(stage__in=CLOSED_STAGES)
+        .select_related("owner")
+        .order_by("quiet_since", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class StaleList:
+    total: int
+    leads: list[Lead]
+
+
+def stale_list(user: Any, filters: DashboardFilters, *, limit: int = STALE_LIST_LIMIT) -> StaleList:
+    """The first `limit` stale leads and how many there are, in one query (a window count over the set)."""
+    now = timezone.now()
+    shown = list(stale_leads(user, filters, now=now).annotate(total=Window(Count("pk")))[:limit])
+    for lead in shown:
+        lead.days_quiet = (now - lead.quiet_since).days  # display only: the filtering was done in SQL
+    return StaleList(shown[0].total if shown else 0, shown)
