@@ -49,7 +49,7 @@ def call_log(
     if errors:
         raise ValidationError(errors)
     # Lock the lead: concurrent calls on it apply one after the other.
-    lead = Lead.objects.select_for_update().select_related("event").get(pk=lead.pk)
+    lead = Lead.objects.select_for_update(of=("self",)).select_related("event").get(pk=lead.pk)
     call = Call(
         lead=lead,
         rep=rep,

@@ -302,7 +302,7 @@ def stale_leads(*, leads: QuerySet[Lead], now: datetime) -> QuerySet[Lead]:
 
 def follow_ups_schedule_stale(*, leads: QuerySet[Lead], now: datetime) -> int:
     """One stale follow-up per eligible lead, due now. Safe to run twice or in parallel."""
-    eligible = list(stale_leads(leads=leads, now=now).values_list("pk", "owner_id"))
+    eligible = list(stale_leads(leads=leads, now=now).order_by().values_list("pk", "owner_id"))
     if not eligible:
         return 0
     FollowUp.objects.bulk_create(
