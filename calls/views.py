@@ -40,7 +40,7 @@ def call_summary(call: Call, lead: Lead) -> str:
 def call_log_page(request: HttpRequest, lead_id: int) -> HttpResponse:
     lead = selectors.lead_get_for(request.user, lead_id)
     back = "today" if request.POST.get("back", request.GET.get("back")) == "today" else "lead"
-    form = CallForm(request.POST or None)
+    form = CallForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             call = call_log(lead=lead, rep=request.user, **form.cleaned_data)

@@ -243,6 +243,10 @@ class TodayQueue:
     def rows(self) -> list[QueueRow]:
         return [*self.overdue, *self.due, *self.warmest]
 
+    @property
+    def follow_ups_not_shown(self) -> int:
+        return self.overdue_count + self.due_count - len(self.overdue) - len(self.due)
+
 
 def today_queue(
     user: Any, *, now: datetime | None = None, follow_up_limit: int = 100, warm_limit: int = 25

@@ -99,7 +99,7 @@ def lead_reassign(request: HttpRequest) -> HttpResponse:
 @login_required
 def lead_create(request: HttpRequest) -> HttpResponse:
     can_assign = sees_all_leads(request.user)
-    form = LeadCreateForm(request.POST or None, can_assign=can_assign)
+    form = LeadCreateForm(request.POST if request.method == "POST" else None, can_assign=can_assign)
     if request.method == "POST" and form.is_valid():
         fields = {name: value for name, value in form.cleaned_data.items() if name != "owner"}
         owner = form.cleaned_data.get("owner") or request.user
@@ -172,7 +172,7 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
 def lead_edit(request: HttpRequest, lead_id: int) -> HttpResponse:
     """Contact details: inline on the lead page with htmx, its own page without."""
     lead = selectors.lead_get_for(request.user, lead_id)
-    form = LeadForm(request.POST or None, instance=lead)
+    form = LeadForm(request.POST if request.method == "POST" else None, instance=lead)
     if request.method == "POST" and form.is_valid():
         services.lead_update(lead=lead, actor=request.user, **form.cleaned_data)
         return lead_page_updated(request, lead, "Contact details saved.")
@@ -200,7 +200,9 @@ def lead_stage(request: HttpRequest, lead_id: int) -> HttpResponse:
     """Move a lead to a stage (from the lead page or the board); lost asks for a reason first."""
     lead = selectors.lead_get_for(request.user, lead_id)
     back = "board" if request.POST.get("back", request.GET.get("back")) == "board" else "lead"
-    form = StageForm(request.POST or None, initial={"stage": request.GET.get("stage", lead.stage)})
+    form = StageForm(
+        request.POST if request.method == "POST" else None, initial={"stage": request.GET.get("stage", lead.stage)}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             stage, reason = form.cleaned_data["stage"], form.cleaned_data["lost_reason"]

@@ -56,7 +56,7 @@ def referrer_detail(request: HttpRequest, source_id: int) -> HttpResponse:
 def referral_ask_page(request: HttpRequest, lead_id: int) -> HttpResponse:
     """Add the person a lead refers: the lead page's form, or its own page without JavaScript."""
     lead = lead_get_for(request.user, lead_id)
-    form = ReferralAskForm(request.POST or None)
+    form = ReferralAskForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             referral = referral_ask(

@@ -161,3 +161,11 @@ def test_today_issues_a_fixed_number_of_queries(rep_client, rep, size, django_as
     with django_assert_max_num_queries(11):
         response = rep_client.get("/leads/today/")
     assert response.content.decode().count("data-queue-row") == size
+
+
+def test_a_long_follow_up_list_is_capped_and_says_how_many_more(rep_client, rep):
+    for lead in LeadFactory.create_batch(4, owner=rep):
+        FollowUpFactory(lead=lead, due_at=timezone.now() - timedelta(hours=1))
+    queue = today_queue(rep, follow_up_limit=3)
+    assert len(queue.overdue) + len(queue.due) == 3 and queue.follow_ups_not_shown == 1
+    assert "more due" not in rep_client.get("/leads/today/").content.decode()

@@ -1,0 +1,134 @@
+"""Logging a call from Today and the lead page: htmx in place, plain POST + redirect, and the errors."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from calls.models import Call
+from leads.models import FollowUp, Lead
+from tests.factories import FollowUpFactory, LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def log(client, lead, htmx=True, **data):
+    return client.post(f"/calls/log/{lead.pk}/", data, **(HTMX if htmx else {}))
+
+
+def test_the_form_offers_numbered_outcomes(rep_client, lead):
+    html = rep_client.get(f"/calls/log/{lead.pk}/?back=today", **HTMX).content.decode()
+    assert html.lstrip().startswith(f'<form id="call-form-{lead.pk}"')
+    for key, label in enumerate(["Appointment set", "Call back on a date", "Not interested", "Didn", "Voicemail"], 1):
+        assert f"<kbd>{key}</kbd> {label}" in html
+    assert 'name="back" value="today"' in html
+    # Without JavaScript it is a page of its own.
+    page = rep_client.get(f"/calls/log/{lead.pk}/").content.decode()
+    assert "<html" in page and f'action="/calls/log/{lead.pk}/"' in page
+
+
+def test_no_answer_from_today_updates_the_row_and_counts_in_place(rep_client, lead):
+    FollowUpFactory(lead=lead, due_at=timezone.now() - timedelta(hours=2))
+    response = log(rep_client, lead, outcome="no_answer", back="today")
+    html = response.content.decode()
+    assert response["HX-Retarget"] == f"#row-{lead.pk}" and response["HX-Reswap"] == "outerHTML"
+    assert f'<li id="row-{lead.pk}"' in html and "data-just-logged" in html
+    assert "No answer logged for" in html and "No-answer retry" in html
+    assert 'id="today-counts"' in html and 'hx-swap-oob="true"' in html
+    assert "<strong>1</strong> call done today" in html
+    lead.refresh_from_db()
+    assert lead.unanswered_attempts == 1 and lead.last_attempt_at is not None
+    retry = FollowUp.objects.get(lead=lead, status="open")
+    assert retry.reason == FollowUp.Reason.RETRY
+    assert f'title="Warmth {lead.warmth} of 100">{lead.get_warmth_band_display()} {lead.warmth}<' in html
+
+
+def test_call_back_moves_the_follow_up_to_the_requested_date(rep_client, lead):
+    log(rep_client, lead, outcome="no_answer", back="today")
+    day = timezone.localdate() + timedelta(days=9)
+    html = log(rep_client, lead, outcome="call_back", call_back_on=day.isoformat(), back="today").content.decode()
+    follow_up = FollowUp.objects.get(lead=lead, status="open")
+    assert follow_up.reason == FollowUp.Reason.CALL_BACK
+    assert timezone.localtime(follow_up.due_at).date() == day
+    assert f"Next call {day:%a} {day.day} {day:%b}" in html
+
+
+def test_call_back_without_a_date_is_explained_next_to_the_field_and_nothing_is_written(rep_client, lead):
+    before = Lead.objects.get(pk=lead.pk)
+    response = log(rep_client, lead, outcome="call_back", back="today")
+    html = response.content.decode()
+    assert "HX-Retarget" not in response  # the form replaces itself, errors included
+    assert html.lstrip().startswith(f'<form id="call-form-{lead.pk}"')
+    assert 'id="call-back-error-' in html and "Pick the date they asked you to call back." in html
+    assert not Call.objects.exists() and not FollowUp.objects.exists()
+    assert Lead.objects.get(pk=lead.pk).warmth == before.warmth
+
+
+def test_call_back_in_the_past_is_refused(rep_client, lead):
+    yesterday = timezone.localdate() - timedelta(days=1)
+    html = log(rep_client, lead, outcome="call_back", call_back_on=yesterday.isoformat()).content.decode()
+    assert "The call-back date is in the past." in html
+    assert not Call.objects.exists()
+
+
+def test_no_outcome_is_explained(rep_client, lead):
+    assert "Pick how the call went." in log(rep_client, lead).content.decode()  # an empty POST too
+    html = log(rep_client, lead, notes="rang twice").content.decode()
+    assert "Pick how the call went." in html and "rang twice" in html
+    assert not Call.objects.exists()
+
+
+def test_appointment_needs_its_time(rep_client, lead):
+    html = log(rep_client, lead, outcome="appointment_set").content.decode()
+    assert "Say when the appointment is." in html
+    assert not Call.objects.exists()
+    when = (timezone.localtime() + timedelta(days=2)).strftime("%Y-%m-%dT10:00")
+    log(rep_client, lead, outcome="appointment_set", appointment_at=when)
+    assert Lead.objects.get(pk=lead.pk).stage == "appointment_set"
+
+
+def test_from_the_lead_page_the_body_refreshes_with_warmth_and_the_next_lead(rep_client, rep, lead):
+    following = LeadFactory(owner=rep, first_name="Nextin", last_name="Line", warmth=5)
+    response = log(rep_client, lead, outcome="not_interested", back="lead")
+    html = response.content.decode()
+    assert response["HX-Retarget"] == "#lead-body"
+    assert "Not interested logged for" in html
+    assert "Said not interested" in html  # the warmth breakdown, recomputed
+    assert f'href="/leads/{following.pk}/">Next: Nextin Line' in html
+    assert Lead.objects.get(pk=lead.pk).not_interested_at is not None
+
+
+def test_without_javascript_a_call_redirects_back_with_a_message(rep_client, lead):
+    response = log(rep_client, lead, htmx=False, outcome="voicemail", back="today")
+    assert response.status_code == 302 and response.url == f"/leads/today/#row-{lead.pk}"
+    assert "Voicemail left logged for" in rep_client.get("/leads/today/").content.decode()
+    response = log(rep_client, lead, htmx=False, outcome="wrong_number")
+    assert response.url == f"/leads/{lead.pk}/"
+
+
+def test_without_javascript_errors_come_back_on_the_form_page(rep_client, lead):
+    html = log(rep_client, lead, htmx=False, outcome="call_back").content.decode()
+    assert "<html" in html and "Pick the date they asked you to call back." in html
+    assert not Call.objects.exists()
+
+
+def test_managers_log_calls_on_any_lead(manager_client, manager, lead):
+    log(manager_client, lead, outcome="no_answer")
+    assert Call.objects.get(lead=lead).rep_id == manager.pk
+
+
+def test_other_reps_lead_is_404_and_anonymous_goes_to_log_in(rep_client, client, other_lead):
+    assert log(rep_client, other_lead, outcome="no_answer").status_code == 404
+    assert client.post(f"/calls/log/{other_lead.pk}/", {"outcome": "no_answer"}).url.startswith("/accounts/login/")
+    assert not Call.objects.exists()
+
+
+@pytest.mark.parametrize("size", [2, 25])
+def test_logging_from_today_issues_a_bounded_number_of_queries(rep_client, rep, size, django_assert_max_num_queries):
+    leads = LeadFactory.create_batch(size, owner=rep)
+    with django_assert_max_num_queries(45):
+        log(rep_client, leads[0], outcome="no_answer", back="today")
