@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
@@ -13,6 +14,17 @@ from calls.models import Call, Outcome
 from leads.contact import phone_search_key
 from leads.models import ConnectionType, Event, FollowUp, Lead, Stage, WarmthBand
 from leads.roles import sees_all_leads
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A record id: a whole number in the database's range (a huge or fractional number is a clear 400)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
 
 
 def lead_search(leads: QuerySet[Lead], text: str) -> QuerySet[Lead]:
@@ -65,7 +77,7 @@ class FollowUpFilter(django_filters.FilterSet):
     )
     due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lte")
     due_after = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
-    lead = django_filters.NumberFilter(field_name="lead_id")
+    lead = IdFilter(field_name="lead_id")
 
     class Meta:
         model = FollowUp
@@ -81,7 +93,7 @@ class FollowUpFilter(django_filters.FilterSet):
 
 
 class CallFilter(django_filters.FilterSet):
-    lead = django_filters.NumberFilter(field_name="lead_id")
+    lead = IdFilter(field_name="lead_id")
     outcome = django_filters.MultipleChoiceFilter(choices=Outcome.choices)
     called_after = django_filters.IsoDateTimeFilter(field_name="called_at", lookup_expr="gte")
     called_before = django_filters.IsoDateTimeFilter(field_name="called_at", lookup_expr="lte")

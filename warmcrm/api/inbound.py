@@ -51,7 +51,7 @@ def lead_find_duplicate(*, email: str, phone_e164: str) -> Lead | None:
 
 
 def inbound_next_rep() -> Any | None:
-    """The active rep whose last inbound assignment is oldest (never assigned comes first; ties by id).
+    """The active rep whose last inbound assignment is oldest (never assigned first, by id): a strict rotation.
 
     The reps' rows are locked for the transaction, so two requests arriving together assign one after
     the other (on SQLite the IMMEDIATE transaction already serialises writers).
@@ -69,7 +69,7 @@ def inbound_next_rep() -> Any | None:
     last_assigned = dict(
         InboundRequest.objects.filter(assigned_to_id__in=rep_ids)
         .values("assigned_to_id")
-        .annotate(last=Max("received_at"))
+        .annotate(last=Max("pk"))  # ids only grow, so the latest request has the highest
         .values_list("assigned_to_id", "last")
     )
     never = [pk for pk in rep_ids if pk not in last_assigned]

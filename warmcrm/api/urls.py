@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.urls import include, path
+from django.contrib.auth.decorators import login_required
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -22,9 +23,11 @@ router.register("referrals", views.ReferralViewSet, basename="referral")
 urlpatterns = [
     path("v1/", include(router.urls)),
     path("v1/inbound/", views.InboundLeadView.as_view(), name="inbound"),
+    re_path(r"^v1/(?P<rest>[\s\S]*)$", views.endpoint_not_found),  # last: any other v1 URL is a JSON 404
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    # The docs are pages for people: a browser without a session goes to the login page, not a JSON 401.
+    path("docs/", login_required(SpectacularSwaggerView.as_view(url_name="api:schema")), name="docs"),
+    path("redoc/", login_required(SpectacularRedocView.as_view(url_name="api:schema")), name="redoc"),
     path("profile/", pages.profile, name="profile"),
     path("profile/tokens/", pages.api_token_create, name="token-create"),
     path("profile/tokens/<int:token_id>/revoke/", pages.api_token_revoke, name="token-revoke"),

@@ -13,7 +13,14 @@ from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.decorators import action
+from rest_framework.decorators import (
+    action,
+    api_view,
+    authentication_classes,
+    permission_classes,
+    throttle_classes,
+)
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
@@ -46,6 +53,7 @@ from .serializers import (
 )
 
 NOT_GIVEN = object()
+ID_PATTERN = "[0-9]{1,18}"  # anything else is not an id: a JSON 404 from the catch-all below, not a 500
 
 
 @extend_schema_view(
@@ -62,6 +70,7 @@ class LeadViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
+    lookup_value_regex = ID_PATTERN
     serializer_class = LeadSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = LeadFilter
@@ -117,6 +126,7 @@ class LeadViewSet(
     list=extend_schema(summary="List calls on the leads you can see"), retrieve=extend_schema(summary="Read a call")
 )
 class CallViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = ID_PATTERN
     serializer_class = CallSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = CallFilter
@@ -138,6 +148,7 @@ class CallViewSet(viewsets.ReadOnlyModelViewSet):
     retrieve=extend_schema(summary="Read a follow-up"),
 )
 class FollowUpViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = ID_PATTERN
     serializer_class = FollowUpSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = FollowUpFilter
@@ -187,6 +198,7 @@ class EventViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
+    lookup_value_regex = ID_PATTERN
     serializer_class = EventSerializer
     queryset = Event.objects.order_by("-date", "name", "id")
 
@@ -221,6 +233,7 @@ class ReferralSourceViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
+    lookup_value_regex = ID_PATTERN
     serializer_class = ReferralSourceSerializer
 
     def get_queryset(self) -> QuerySet[ReferralSource]:
@@ -247,6 +260,7 @@ class ReferralSourceViewSet(
     ),
 )
 class ReferralViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = ID_PATTERN
     serializer_class = ReferralSerializer
 
     def get_queryset(self) -> QuerySet[Referral]:
@@ -292,3 +306,14 @@ class InboundLeadView(APIView):
         return Response(
             InboundResultSerializer(body).data, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         )
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
+@authentication_classes([])
+@permission_classes([])
+@throttle_classes([])
+def endpoint_not_found(request: Request, rest: str = "") -> Response:
+    """Any other /api/v1/ URL: the API's error object, not the HTML 404 page."""
+    hint = "" if request.path.endswith("/") else " API URLs end with a slash."
+    raise NotFound(f"There is no API endpoint at {request.path}.{hint}")
