@@ -54,7 +54,7 @@ def test_feed_lists_open_follow_ups_and_future_appointments_with_lead_details(cl
     description = str(call_event["description"])
     assert "Lead: Ann Lee" in description
     assert "Phone: (415) 555-0111" in description
-    assert "Connection: Met at Expo West: asked us to call" in description
+    assert "Connection: Met at Expo West - asked you to call" in description
     assert f"/leads/{lead.pk}/" in description
     assert call_event["uid"] == f"follow-up-{follow_up.pk}@warmcrm"
     assert call_event.decoded("dtstart") == follow_up.due_at

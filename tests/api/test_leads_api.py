@@ -40,6 +40,8 @@ def test_filters_of_the_leads_page(rep, manager_api, rep_api, other_rep):
     assert ids(rep_api.get("/api/v1/leads/?stage=connected")) == {at_expo.pk}
     assert ids(rep_api.get("/api/v1/leads/?stage=connected&stage=new")) == {at_expo.pk, referred.pk}
     assert ids(rep_api.get("/api/v1/leads/?warmth_band=cold")) == {referred.pk}
+    assert ids(rep_api.get("/api/v1/leads/?band=hot")) == {at_expo.pk}  # the page's parameter names work too
+    assert ids(rep_api.get("/api/v1/leads/?connection=referral")) == {referred.pk}
     assert ids(rep_api.get("/api/v1/leads/?connection_type=referral")) == {referred.pk}
     assert ids(rep_api.get(f"/api/v1/leads/?event={expo.pk}")) == {at_expo.pk}
     assert ids(manager_api.get(f"/api/v1/leads/?owner={other_rep.pk}")) == {theirs.pk}

@@ -1,4 +1,4 @@
-"""Query filters of the list endpoints: the leads page's filters, and the follow-ups of "my queue"."""
+"""Query filters of the list endpoints: the leads page's own filters, and the follow-ups of "my queue"."""
 
 from __future__ import annotations
 
@@ -6,14 +6,11 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from calls.models import Call, Outcome
-from leads.contact import phone_search_key
-from leads.models import ConnectionType, Event, FollowUp, Lead, Stage, WarmthBand
-from leads.roles import sees_all_leads
+from leads import filters as leads_filters
+from leads.models import ConnectionType, FollowUp, Stage, WarmthBand
 
 
 class IdFilter(django_filters.NumberFilter):
@@ -27,48 +24,18 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
-def lead_search(leads: QuerySet[Lead], text: str) -> QuerySet[Lead]:
-    """Every word in name, company or email; or the whole text as a phone number written any way."""
-    text = text.strip()
-    if not text:
-        return leads
-    words = Q()
-    for word in text.split()[:8]:
-        words &= (
-            Q(first_name__icontains=word)
-            | Q(last_name__icontains=word)
-            | Q(company__icontains=word)
-            | Q(email__icontains=word)
-        )
-    phone = phone_search_key(text, region=settings.PHONE_DEFAULT_REGION)
-    return leads.filter(words | Q(phone_e164=phone)) if phone else leads.filter(words)
+class LeadFilter(leads_filters.LeadFilter):
+    """The leads page's own filters (q, stage, band, connection, event, referrer, owner for managers, follow_up,
+    sort), so the API lists exactly what the page lists; plus several-value filters and sync helpers."""
 
-
-class LeadFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_q", max_length=200, help_text="Name, company, email or phone.")
-    stage = django_filters.MultipleChoiceFilter(choices=Stage.choices)
-    warmth_band = django_filters.MultipleChoiceFilter(choices=WarmthBand.choices)
-    connection_type = django_filters.MultipleChoiceFilter(choices=ConnectionType.choices)
-    event = django_filters.ModelChoiceFilter(queryset=Event.objects.all())
-    owner = django_filters.ModelChoiceFilter(
-        queryset=get_user_model().objects.all(), method="filter_owner", help_text="Managers: one rep's leads."
-    )
-    unassigned = django_filters.BooleanFilter(
-        field_name="owner", lookup_expr="isnull", help_text="Leads with no owner."
-    )
+    warmth_band = django_filters.MultipleChoiceFilter(choices=WarmthBand.choices, help_text="One or more bands.")
+    connection_type = django_filters.MultipleChoiceFilter(choices=ConnectionType.choices, help_text="One or more.")
+    stage = django_filters.MultipleChoiceFilter(choices=Stage.choices, help_text="One or more stages.")
+    unassigned = django_filters.BooleanFilter(field_name="owner", lookup_expr="isnull", help_text="No owner.")
     do_not_call = django_filters.BooleanFilter()
-    updated_after = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
-
-    class Meta:
-        model = Lead
-        fields: list[str] = []
-
-    def filter_q(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
-        return lead_search(queryset, value)
-
-    def filter_owner(self, queryset: QuerySet[Lead], name: str, value: Any) -> QuerySet[Lead]:
-        # A rep's list is already only theirs (leads_visible_to); the filter narrows, never widens.
-        return queryset.filter(owner=value) if sees_all_leads(self.request.user) else queryset
+    updated_after = django_filters.IsoDateTimeFilter(
+        field_name="updated_at", lookup_expr="gte", help_text="For syncing: leads changed since then."
+    )
 
 
 class FollowUpFilter(django_filters.FilterSet):

@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from calls.models import Call
 from leads.models import FollowUp, Lead
-from leads.selectors import follow_ups_visible_to, leads_visible_to
-from leads.warmth import WarmthInputs, connection_line
+from leads.selectors import follow_ups_visible_to, lead_connection_line, leads_visible_to
 
 from . import tokens
 from .models import ApiToken, CalendarFeedToken
@@ -43,19 +42,6 @@ class CalendarItem:
     summary: str
     description: str
     lead_id: int
-
-
-def lead_connection_line(lead: Lead) -> str:
-    """How we are connected, as the lead page says it, from rows already joined (no extra query)."""
-    referral = getattr(lead, "referral", None) if lead.connection_type == "referral" else None
-    return connection_line(
-        WarmthInputs(
-            connection_type=lead.connection_type,
-            created_at=lead.created_at,
-            event_name=lead.event.name if lead.event_id else "",
-            referrer_name=str(referral.source) if referral is not None else "",
-        )
-    )
 
 
 def _lead_text(lead: Lead) -> str:

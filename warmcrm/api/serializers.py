@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from calls.models import Call
 from leads.models import Event, FollowUp, Lead
-from leads.selectors import leads_visible_to
+from leads.selectors import lead_connection_line, leads_visible_to
 from referrals.models import Referral, ReferralSource
 
 
@@ -30,6 +30,8 @@ class LeadSerializer(serializers.ModelSerializer):
     owner_name = serializers.SerializerMethodField()
     event = serializers.PrimaryKeyRelatedField(queryset=Event.objects.all(), allow_null=True, required=False)
     event_name = serializers.SerializerMethodField()
+    connection = serializers.SerializerMethodField(help_text="How we are connected, as the lead page says it.")
+    next_follow_up_at = serializers.DateTimeField(read_only=True, allow_null=True, default=None)
 
     class Meta:
         model = Lead
@@ -48,6 +50,7 @@ class LeadSerializer(serializers.ModelSerializer):
             "stage",
             "lost_reason",
             "connection_type",
+            "connection",
             "event",
             "event_name",
             "research_notes",
@@ -57,6 +60,7 @@ class LeadSerializer(serializers.ModelSerializer):
             "last_conversation_at",
             "last_attempt_at",
             "unanswered_attempts",
+            "next_follow_up_at",
             "created_at",
             "updated_at",
         ]
@@ -78,6 +82,9 @@ class LeadSerializer(serializers.ModelSerializer):
 
     def get_event_name(self, lead: Lead) -> str:
         return str(lead.event) if lead.event_id else ""
+
+    def get_connection(self, lead: Lead) -> str:
+        return lead_connection_line(lead)
 
 
 class WarmthComponentSerializer(serializers.Serializer):

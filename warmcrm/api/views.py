@@ -76,11 +76,8 @@ class LeadViewSet(
     filterset_class = LeadFilter
 
     def get_queryset(self) -> QuerySet[Lead]:
-        return (
-            lead_selectors.leads_visible_to(self.request.user)
-            .select_related("owner", "event")
-            .order_by("-warmth", "id")
-        )
+        # The leads page's own base query (leads_visible_to, the row's joins, the next follow-up's due time).
+        return lead_selectors.leads_for_list(self.request.user).order_by("-warmth", "id")
 
     def perform_create(self, serializer: BaseSerializer) -> None:
         data = dict(serializer.validated_data)
@@ -90,7 +87,8 @@ class LeadViewSet(
             owner = user
         elif (owner.pk if owner else None) != user.pk and not sees_all_leads(user):
             raise ValidationError({"owner": "Only managers can give a lead to someone else."})
-        serializer.instance = services.lead_create_from_api(actor=user, owner=owner, **data)
+        lead = services.lead_create_from_api(actor=user, owner=owner, **data)
+        serializer.instance = self.get_queryset().get(pk=lead.pk)
 
     def perform_update(self, serializer: BaseSerializer) -> None:
         services.lead_change_from_api(lead=serializer.instance, actor=self.request.user, **serializer.validated_data)
