@@ -12,12 +12,15 @@ Definitions (also shown on the page and in README.md):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection, transaction
 from django.db.models import (
     Avg,
     Count,
@@ -57,6 +60,20 @@ REFERRER_PANEL_LIMIT = 20
 def rate(part: int, whole: int) -> float | None:
     """Percentage with one decimal; None when there is nothing to divide by (shown as "–")."""
     return round(100.0 * part / whole, 1) if whole else None
+
+
+@contextmanager
+def reading_dashboard() -> Iterator[None]:
+    """One transaction for the page's reads, with PostgreSQL's JIT off.
+
+    Compiling these filter-heavy aggregates took longer (about 0.6 s a query at 100k leads) than
+    running them; see docs/benchmarks.md. Elsewhere the database keeps its own setting.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        yield
 
 
 def dashboard_leads(user: Any, filters: DashboardFilters) -> QuerySet[Lead]:
@@ -239,17 +256,20 @@ def events(user: Any, filters: DashboardFilters) -> list[EventRow]:
         .filter(event__isnull=False)
         .annotate(
             first_call_at=first_call,
-            has_call=_has_call(),
+            called_within_7_days=_has_call(called_at__lt=OuterRef("created_at") + timedelta(days=7)),
             has_appointment=_has_call(outcome=Outcome.APPOINTMENT_SET),
         )
         .order_by()
         .values("event_id", "event__name", "event__date")
         .annotate(
-            **_conversion_counts(),
-            contacted_7_days=Count("pk", filter=Q(first_call_at__lt=F("created_at") + timedelta(days=7))),
+            # Each annotation referenced once: the database would run a referenced subquery again per use.
+            leads=Count("pk"),
+            appointments=Count("pk", filter=Q(stage__in=APPOINTMENT_STAGES) | Q(has_appointment=True)),
+            won=Count("pk", filter=Q(stage=Stage.WON)),
+            contacted_7_days=Count("pk", filter=Q(called_within_7_days=True)),
+            # AVG skips leads never called (NULL).
             time_to_first_call=Avg(
-                ExpressionWrapper(F("first_call_at") - F("created_at"), output_field=DurationField()),
-                filter=Q(first_call_at__isnull=False),
+                ExpressionWrapper(F("first_call_at") - F("created_at"), output_field=DurationField())
             ),
         )
         .order_by("-leads", "event__name")
@@ -334,7 +354,7 @@ class RepRow:
 def rep_activity(user: Any, filters: DashboardFilters) -> list[RepRow]:
     """Per rep in scope: calls made in the period on leads matching the filters, and their follow-ups.
 
-    Three queries: the reps, their calls grouped by rep, their follow-ups grouped by owner. Grouping each
+    Three queries: their calls grouped by rep, the reps, their follow-ups grouped by owner. Grouping each
     table on its own keeps a rep's thousands of calls from multiplying with their follow-ups in a join.
     """
     period = filters.period
@@ -342,12 +362,6 @@ def rep_activity(user: Any, filters: DashboardFilters) -> list[RepRow]:
     rep_group = get_user_model().groups.through.objects.filter(group__name=REP).values("user_id")
     calls = Call.objects.filter(
         filters.lead_attributes_q("lead__"), called_at__gte=period.start, called_at__lt=period.end
-    )
-    # Active reps, with or without calls, and anyone else in scope (a manager, a rep since deactivated) who called.
-    reps = list(
-        users.filter(Q(pk__in=rep_group, is_active=True) | Q(pk__in=calls.order_by().values("rep_id")))
-        .order_by("first_name", "username")
-        .only("pk", "first_name", "last_name", "username")
     )
     call_counts = {
         row["rep_id"]: row
@@ -360,6 +374,12 @@ def rep_activity(user: Any, filters: DashboardFilters) -> list[RepRow]:
             appointments=Count("pk", filter=Q(outcome=Outcome.APPOINTMENT_SET)),
         )
     }
+    # Active reps, with or without calls, and anyone else in scope (a manager, a rep since deactivated) who called.
+    reps = list(
+        users.filter(Q(pk__in=rep_group, is_active=True) | Q(pk__in=list(call_counts)))
+        .order_by("first_name", "username")
+        .only("pk", "first_name", "last_name", "username")
+    )
     done = Q(status=FollowUp.Status.DONE, closed_at__gte=period.start, closed_at__lt=period.end)
     overdue = Q(status=FollowUp.Status.OPEN, due_at__lt=timezone.now())
     follow_up_counts = {

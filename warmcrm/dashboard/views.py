@@ -44,16 +44,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         # htmx swaps only 2xx answers in, and the messages must reach the page; without htmx, a real 400.
         return render(request, template, context, status=200 if request.htmx else 400)
     user, filters = request.user, form.filters()
-    cohort = selectors.cohort_counts(user, filters)
+    with selectors.reading_dashboard():
+        cohort = selectors.cohort_counts(user, filters)
+        context.update(
+            filters=filters,
+            funnel=selectors.funnel(user, filters, cohort),
+            connections=selectors.conversion_by_connection(user, filters, cohort),
+            events=selectors.events(user, filters),
+            referrers=selectors.referrers(user, filters),
+            reps=selectors.rep_activity(user, filters),
+            bands=selectors.warmth_bands(user, filters),
+            stale=selectors.stale_list(user, filters),
+        )
     context.update(
-        filters=filters,
-        funnel=selectors.funnel(user, filters, cohort),
-        connections=selectors.conversion_by_connection(user, filters, cohort),
-        events=selectors.events(user, filters),
-        referrers=selectors.referrers(user, filters),
-        reps=selectors.rep_activity(user, filters),
-        bands=selectors.warmth_bands(user, filters),
-        stale=selectors.stale_list(user, filters),
         stale_after_days=settings.STALE_AFTER_DAYS,
         connection_label=ConnectionType(filters.connection_type).label if filters.connection_type else "",
         generated_at=timezone.now(),
@@ -79,6 +82,7 @@ def export(request: HttpRequest, panel: str) -> HttpResponse:
     if not form.is_valid():
         messages = "; ".join(str(error) for errors in form.errors.values() for error in errors)
         return HttpResponse(f"Fix the filters first: {messages}", status=400, content_type="text/plain; charset=utf-8")
-    header, rows = exports.panel_table(panel, request.user, form.filters())
     filename = f"warmcrm-{panel}-{timezone.localdate():%Y-%m-%d}.csv"
-    return exports.csv_response(filename, header, rows)
+    with selectors.reading_dashboard():
+        header, rows = exports.panel_table(panel, request.user, form.filters())
+        return exports.csv_response(filename, header, rows)
