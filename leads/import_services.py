@@ -14,8 +14,10 @@ import csv
 import io
 import logging
 import os
+import queue
 import re
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -33,7 +35,9 @@ from django.utils import timezone
 
 from . import importing
 from .models import ConnectionType, Event, FollowUp, ImportJob, ImportMapping, ImportRecord, Lead, Stage, TimelineEntry
+from .selectors import warmth_weights
 from .services import warmth_recompute
+from .warmth import WarmthInputs, compute_warmth
 
 logger = logging.getLogger(__name__)
 
@@ -393,8 +397,7 @@ def import_dry_run(
     batch_size = batch_size or BATCH_SIZE
     with open(path, "rb") as stream:
         table = importing.read_table(stream, file_name=file_name)
-        for batch in _batches(table.rows, batch_size):
-            outcomes = engine.judge(batch)
+        for outcomes in _judged(engine, table.rows, batch_size):
             result = engine.apply(outcomes)
             _add(report, outcomes, result, keep_all=True)
             if progress is not None:
@@ -417,8 +420,7 @@ def _job_import(job: ImportJob, token: str, *, batch_size: int) -> None:
             if job.error_file_bytes == 0:
                 error_file.write(codecs.BOM_UTF8)  # so Excel opens the accents right
                 _error_write(error_file, [[*table.headers, *ERROR_COLUMNS]])
-            for batch in _batches(rows, batch_size):
-                outcomes = engine.judge(batch)
+            for outcomes in _judged(engine, rows, batch_size):
                 with transaction.atomic():
                     locked = ImportJob.objects.select_for_update().filter(pk=job.pk, run_token=token).first()
                     if locked is None:
@@ -441,6 +443,9 @@ def _job_import(job: ImportJob, token: str, *, batch_size: int) -> None:
                     locked.save()
                     job = locked
         with transaction.atomic():
+            # Rescore the leads this job merged (met again: warmer) in one set-based pass, resumed runs included.
+            merged = ImportRecord.objects.filter(job_id=job.pk, action=ImportRecord.Action.MERGED)
+            warmth_recompute(leads=Lead.objects.filter(pk__in=merged.values("lead_id")), now=timezone.now())
             finished = ImportJob.objects.filter(pk=job.pk, run_token=token).update(
                 status=ImportJob.Status.DONE,
                 finished_at=timezone.now(),
@@ -466,6 +471,54 @@ def _serialise_imports() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK])
+            # A batch commits with the job's counters and error-file length: if a crash loses the last
+            # commits, it loses them together and the re-run redoes those rows. No need to wait for fsync.
+            cursor.execute("SET LOCAL synchronous_commit = off")
+
+
+_JudgedBatch = list[tuple[int, list[str], importing.RowOutcome]]
+
+
+def _judged(engine: _Engine, rows: Iterator[tuple[int, list[str]]], batch_size: int) -> Iterator[_JudgedBatch]:
+    """Batches of judged rows, read and judged one or two batches ahead in a thread.
+
+    The pure judging (phone and email validation) is the import's biggest CPU cost; the writer spends a
+    good part of each batch waiting for the database, which releases the GIL, so the two overlap.
+    """
+    results: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                results.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in _batches(rows, batch_size):
+                if not put(("batch", engine.judge(batch))):
+                    return
+            put(("end", None))
+        except BaseException as exc:  # handed to the consumer, which raises it in the job's own thread
+            put(("error", exc))
+
+    worker = threading.Thread(target=produce, name="import-judge", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = results.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        worker.join(timeout=5)
 
 
 def _skip(rows: Iterator[tuple[int, list[str]]], count: int) -> Iterator[tuple[int, list[str]]]:
@@ -559,6 +612,25 @@ def error_file_path(*, job: ImportJob) -> Path | None:
 # --- The engine: judging rows and deduplicating a batch -----------------------------------------------
 
 
+LOOKUP_FIELDS = ("pk", "owner_id", "event_id", "last_conversation_at", *FILL_FIELDS)
+
+
+def _leads_by_contact(emails: set[str], phones: set[str]) -> list[dict[str, Any]]:
+    """Every lead holding one of these emails or phones, oldest first: one query for the whole batch."""
+    if connection.vendor != "postgresql":
+        leads = Lead.objects.filter(Q(email__in=emails) | Q(phone_e164__in=phones)).order_by("pk")
+        return list(leads.values(*LOOKUP_FIELDS))
+    # Two array parameters instead of thousands of placeholders: the same plan, far less to build and bind.
+    columns = ", ".join(Lead._meta.get_field("id" if name == "pk" else name).column for name in LOOKUP_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {Lead._meta.db_table} "
+            "WHERE email = ANY(%s::text[]) OR phone_e164 = ANY(%s::text[]) ORDER BY id",
+            [list(emails), list(phones)],
+        )
+        return [dict(zip(LOOKUP_FIELDS, row, strict=True)) for row in cursor.fetchall()]
+
+
 @dataclass(slots=True)
 class _LeadState:
     pk: int | None
@@ -605,11 +677,7 @@ class _Engine:
         found: dict[str, _LeadState] = {}
         if not (emails or phones):
             return found
-        rows = (
-            Lead.objects.filter(Q(email__in=emails) | Q(phone_e164__in=phones))
-            .order_by("pk")
-            .values("pk", "owner_id", "event_id", "last_conversation_at", *FILL_FIELDS)
-        )
+        rows = _leads_by_contact(emails, phones)
         states = []
         for row in rows:
             state = _LeadState(
@@ -731,90 +799,192 @@ class _Engine:
         return min(met, now)
 
     def _write(self, created: list[_LeadState], merged: list[_LeadState]) -> None:
+        """One batch's writes: new leads, filled blanks, timeline entries and import records (no warmth yet)."""
         job = self.job
         assert job is not None
         now = timezone.now()
-        new_leads = [
-            Lead(
+        writer = _PostgresWriter() if connection.vendor == "postgresql" else _OrmWriter()
+        # Every new lead of a batch has the same warmth inputs (connection, created now, no calls, no referral),
+        # so the formula runs once here; merged leads are rescored set-based when the job ends.
+        warmth = compute_warmth(
+            WarmthInputs(
+                connection_type=self.options.connection_type, created_at=now, event_name=self.options.event_name
+            ),
+            now=now,
+            weights=warmth_weights(),
+        )
+        new_rows = [
+            {
                 **state.values,
-                owner_id=state.owner_id,
-                event_id=state.event_id,
-                connection_type=self.options.connection_type,
-                stage=Stage.NEW,
-                created_at=now,
-            )
+                "owner_id": state.owner_id,
+                "event_id": state.event_id,
+                "connection_type": self.options.connection_type,
+                "created_at": now,
+                "updated_at": now,
+                "warmth": warmth.score,
+                "warmth_band": warmth.band,
+                "warmth_computed_at": now,
+            }
             for state in created
         ]
-        Lead.objects.bulk_create(new_leads, batch_size=1000)
+        new_ids = writer.insert_leads(new_rows, now=now)
         met_at = self._met_at(now)
-        changed_fields: set[str] = set()
-        updates: list[Lead] = []
-        entries: list[TimelineEntry] = []
-        records: list[ImportRecord] = []
+        updates: list[_LeadState] = []
+        entries: list[dict[str, Any]] = []
+        records: list[tuple[int, str, int]] = []  # (lead id, action, row number)
         event_label = self.options.event_name or ""
         for state in merged:
             if state.recorded == ImportRecord.Action.CREATED:
                 # A later row of the same file as the one that created the lead: same meeting, no "met again".
                 if state.changed:
-                    changed_fields |= state.changed
-                    updates.append(self._lead_of(state, now))
+                    updates.append(state)
                 continue
             first_time = not state.recorded
             if first_time and met_at and (state.last_conversation_at is None or state.last_conversation_at < met_at):
                 state.last_conversation_at = met_at
                 state.changed.add("last_conversation_at")
             if state.changed:
-                changed_fields |= state.changed
-                updates.append(self._lead_of(state, now))
+                updates.append(state)
             if first_time:
-                records.append(
-                    ImportRecord(
-                        job=job, lead_id=state.pk, action=ImportRecord.Action.MERGED, row_number=state.row_number
-                    )
-                )
+                records.append((state.pk, ImportRecord.Action.MERGED, state.row_number))
                 filled = sorted(state.changed - {"last_conversation_at"})
                 if event_label:
                     kind, summary = TimelineEntry.Kind.MET_AGAIN, f"Met again at {event_label}"
                 else:
                     kind, summary = TimelineEntry.Kind.MERGED, f"Matched again in the list {self.file_name}"
                 entries.append(
-                    TimelineEntry(
-                        lead_id=state.pk,
-                        kind=kind,
-                        actor_id=job.created_by_id,
-                        at=now,
-                        summary=summary[:300],
-                        data={"import_job": job.pk, "row": state.row_number, "filled": filled},
-                    )
+                    {
+                        "lead_id": state.pk,
+                        "kind": kind,
+                        "actor_id": job.created_by_id,
+                        "at": now,
+                        "summary": summary[:300],
+                        "data": {"import_job": job.pk, "row": state.row_number, "filled": filled},
+                    }
                 )
-        if updates:
-            Lead.objects.bulk_update(updates, sorted(changed_fields | {"updated_at"}), batch_size=500)
-        source = f"Imported from {self.file_name}" + (f" ({event_label})" if event_label else "")
-        for lead, state in zip(new_leads, created, strict=True):
-            records.append(
-                ImportRecord(job=job, lead_id=lead.pk, action=ImportRecord.Action.CREATED, row_number=state.row_number)
-            )
+        writer.update_leads(updates, now=now)
+        source = (f"Imported from {self.file_name}" + (f" ({event_label})" if event_label else ""))[:300]
+        for lead_id, state in zip(new_ids, created, strict=True):
+            records.append((lead_id, ImportRecord.Action.CREATED, state.row_number))
             entries.append(
-                TimelineEntry(
-                    lead_id=lead.pk,
-                    kind=TimelineEntry.Kind.IMPORTED,
-                    actor_id=job.created_by_id,
-                    at=now,
-                    summary=source[:300],
-                    data={"import_job": job.pk, "row": state.row_number},
-                )
+                {
+                    "lead_id": lead_id,
+                    "kind": TimelineEntry.Kind.IMPORTED,
+                    "actor_id": job.created_by_id,
+                    "at": now,
+                    "summary": source,
+                    "data": {"import_job": job.pk, "row": state.row_number},
+                }
             )
-            state.pk, state.new, state.recorded = lead.pk, False, ImportRecord.Action.CREATED
-        TimelineEntry.objects.bulk_create(entries, batch_size=1000)
-        ImportRecord.objects.bulk_create(records, batch_size=1000, ignore_conflicts=True)
-        affected = [lead.pk for lead in new_leads] + [state.pk for state in merged]
-        for start in range(0, len(affected), 1000):
-            warmth_recompute(leads=Lead.objects.filter(pk__in=affected[start : start + 1000]), now=now)
+            state.pk, state.new, state.recorded = lead_id, False, ImportRecord.Action.CREATED
+        writer.insert_entries(entries)
+        writer.insert_records(job.pk, records)
 
-    def _lead_of(self, state: _LeadState, now: datetime) -> Lead:
-        lead = Lead(pk=state.pk, owner_id=state.owner_id, event_id=state.event_id, **state.values)
-        lead.last_conversation_at, lead.updated_at = state.last_conversation_at, now
-        return lead
+
+UPDATE_FIELDS = (*FILL_FIELDS, "owner_id", "event_id", "last_conversation_at")
+
+
+class _OrmWriter:
+    """Portable bulk writes through the ORM (SQLite, the embedded default)."""
+
+    def insert_leads(self, rows: list[dict[str, Any]], *, now: datetime) -> list[int]:
+        leads = [Lead(stage=Stage.NEW, **row) for row in rows]
+        Lead.objects.bulk_create(leads, batch_size=500)
+        return [lead.pk for lead in leads]
+
+    def update_leads(self, states: list[_LeadState], *, now: datetime) -> None:
+        if not states:
+            return
+        leads = []
+        for state in states:
+            lead = Lead(pk=state.pk, owner_id=state.owner_id, event_id=state.event_id, **state.values)
+            lead.last_conversation_at, lead.updated_at = state.last_conversation_at, now
+            leads.append(lead)
+        fields = {name for state in states for name in state.changed}  # model field names: "owner", "event", ...
+        Lead.objects.bulk_update(leads, sorted(fields | {"updated_at"}), batch_size=500)
+
+    def insert_entries(self, entries: list[dict[str, Any]]) -> None:
+        TimelineEntry.objects.bulk_create([TimelineEntry(**entry) for entry in entries], batch_size=500)
+
+    def insert_records(self, job_id: int, records: list[tuple[int, str, int]]) -> None:
+        ImportRecord.objects.bulk_create(
+            [ImportRecord(job_id=job_id, lead_id=lead, action=action, row_number=row) for lead, action, row in records],
+            batch_size=500,
+            ignore_conflicts=True,
+        )
+
+
+class _PostgresWriter:
+    """The same writes on PostgreSQL as COPY and one UPDATE ... FROM unnest(): the import's hot path."""
+
+    def _copy(self, model: type[Any], rows: list[dict[str, Any]], template: Any) -> None:
+        """COPY rows into model's table; columns a row does not give take the template instance's value."""
+        if not rows:
+            return
+        fields = [f for f in model._meta.concrete_fields if not (f.primary_key and f.attname not in rows[0])]
+        varying = set(rows[0])
+        plan = []
+        for f in fields:
+            if f.attname in varying:
+                plan.append((True, f.attname, f if f.get_internal_type() == "JSONField" else None))
+            else:
+                plan.append((False, f.get_db_prep_save(f.pre_save(template, add=True), connection), None))
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        table = connection.ops.quote_name(model._meta.db_table)
+        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(
+                    [
+                        (json.get_db_prep_save(row[key], connection) if json else row[key]) if given else key
+                        for given, key, json in plan
+                    ]
+                )
+
+    def insert_leads(self, rows: list[dict[str, Any]], *, now: datetime) -> list[int]:
+        if not rows:
+            return []
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [Lead._meta.db_table, len(rows)],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        for lead_id, row in zip(ids, rows, strict=True):
+            row["id"] = lead_id
+        self._copy(Lead, rows, Lead(stage=Stage.NEW, created_at=now))
+        return ids
+
+    def update_leads(self, states: list[_LeadState], *, now: datetime) -> None:
+        if not states:
+            return
+        columns = [Lead._meta.get_field(name).column for name in UPDATE_FIELDS]
+        types = ["text"] * len(FILL_FIELDS) + ["bigint", "bigint", "timestamptz"]
+        assignments = ", ".join(f"{c} = v.{c}" for c in columns)
+        unnest = ", ".join(f"%s::{t}[]" for t in ["bigint", *types])
+        arrays: list[list[Any]] = [[state.pk for state in states]]
+        arrays += [[state.values[name] for state in states] for name in FILL_FIELDS]
+        arrays += [[state.owner_id for state in states], [state.event_id for state in states]]
+        arrays += [[state.last_conversation_at for state in states]]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Lead._meta.db_table} AS l SET {assignments}, updated_at = %s "
+                f"FROM unnest({unnest}) AS v(id, {', '.join(columns)}) WHERE l.id = v.id",
+                [now, *arrays],
+            )
+
+    def insert_entries(self, entries: list[dict[str, Any]]) -> None:
+        self._copy(TimelineEntry, entries, TimelineEntry())
+
+    def insert_records(self, job_id: int, records: list[tuple[int, str, int]]) -> None:
+        if not records:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {ImportRecord._meta.db_table} (job_id, lead_id, action, row_number) "
+                "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::integer[]) "
+                "ON CONFLICT DO NOTHING",
+                [[job_id] * len(records), *(list(column) for column in zip(*records, strict=True))],
+            )
 
 
 # --- The command's one call ---------------------------------------------------------------------
