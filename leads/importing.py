@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import lru_cache
 from typing import IO, Any
 
 from django.core.exceptions import ValidationError
@@ -480,16 +481,24 @@ def row_outcome(
             email = ""
     phone, phone_e164 = raw.get("phone", ""), ""
     if phone:
-        try:
-            phone_e164 = normalize_phone(phone, region=region)
-        except InvalidPhone as exc:
-            warnings.append(str(exc))
+        phone_e164, problem = _phone_check(phone, region)
+        if problem:
+            warnings.append(problem)
             phone = ""
     if not (email or phone_e164):
         reason = " ".join(warnings) if warnings else "No email or phone."
         return RowOutcome(values, error=f"No valid contact: {reason}".strip())
     values.update(email=email, phone=phone if phone_e164 else "", phone_e164=phone_e164)
     return RowOutcome(values, warnings=tuple(warnings))
+
+
+@lru_cache(maxsize=65_536)
+def _phone_check(phone: str, region: str) -> tuple[str, str]:
+    """(E.164, "") or ("", why not): parsing is the costliest rule, and lists repeat switchboard numbers."""
+    try:
+        return normalize_phone(phone, region=region), ""
+    except InvalidPhone as exc:
+        return "", str(exc)
 
 
 def _label(target: str) -> str:
