@@ -38,6 +38,8 @@ from leads.selectors import warmth_weights  # noqa: E402
 from leads.services import lead_rescore, warmth_chunks, warmth_recompute, warmth_recompute_all  # noqa: E402
 from leads.warmth import COLD  # noqa: E402
 
+settings.DEBUG = False  # Django keeps every query's SQL in memory under DEBUG; a benchmark must not
+
 TABLES = "calls_call, leads_followup, leads_timelineentry, referrals_referral, referrals_referralsource, leads_lead"
 
 

@@ -15,7 +15,7 @@ def test_rep_logs_in_and_sees_only_their_leads(page, login):
     LeadFactory(owner=UserFactory(role="rep"), first_name="Other", last_name="Person")
 
     login("rita")
-    page.get_by_role("link", name="Ana Costa").click()
+    page.get_by_role("link", name="Ana Costa", exact=True).first.click()
     assert page.get_by_role("heading", name="Ana Costa").is_visible()
     assert page.get_by_text("Met at an event: asked us to call").first.is_visible()
     assert "Other Person" not in page.content()
