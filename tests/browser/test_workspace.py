@@ -163,6 +163,9 @@ def test_a_reps_day_without_reloads(page, login):
     page.goto(f"/leads/{ana.pk}/")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     screenshot(page, "lead-360px")
+    page.goto("/leads/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    screenshot(page, "leads-list-360px")
 
 
 def test_board_move_to_lost_asks_why(page, login):
@@ -176,3 +179,21 @@ def test_board_move_to_lost_asks_why(page, login):
     card.get_by_role("button", name="Move", exact=True).click()
     page.get_by_text("Ben Berg moved to Lost.").wait_for()
     assert Lead.objects.get(pk=ben.pk).lost_reason == "Went with a competitor"
+
+
+def test_board_cards_can_be_dragged_to_another_stage(page, login):
+    rep, ana, ben = seed_rep_day()
+    login("rita")
+    page.goto("/leads/board/")
+    attempted = page.locator('.board-column[data-stage="attempted"]')
+    # Grab the card by its body (not its select) and drop it on a column in view, as a hand would.
+    card = page.locator(f"#card-{ben.pk}").bounding_box()
+    column = attempted.bounding_box()
+    page.mouse.move(card["x"] + 150, card["y"] + 60)
+    page.mouse.down()
+    page.mouse.move(card["x"] + 170, card["y"] + 70, steps=3)
+    page.mouse.move(column["x"] + column["width"] / 2, column["y"] + 80, steps=10)
+    page.mouse.up()
+    page.get_by_text("Ben Berg moved to Attempted.").wait_for()
+    assert Lead.objects.get(pk=ben.pk).stage == "attempted"
+    assert attempted.get_by_role("link", name="Ben Berg").is_visible()
