@@ -87,3 +87,33 @@ class TestTeamManager:
         form = maria_client.get("/dashboard/").context["form"]
         assert [rep.username for rep in form.fields["rep"].queryset] == ["raj", "rita", "rosa"]
         assert [team.name for team in form.fields["team"].queryset] == ["North", "South"]
+
+
+def test_a_manager_of_an_empty_team_sees_no_one(world):
+    from warmcrm.dashboard.models import Team
+
+    Team.objects.create(name="New team").managers.add(world.maria)
+    client = Client()
+    client.force_login(world.maria)
+    context = client.get("/dashboard/").context
+    assert context["funnel"][0].reached == 0
+    assert context["reps"] == [] and context["stale"].total == 0
+    assert list(context["form"].fields["rep"].queryset) == []
+    assert [team.name for team in context["form"].fields["team"].queryset] == ["New team"]
+
+
+def test_admins_manage_teams_in_the_django_admin(world, admin_client_role):
+    assert admin_client_role.get("/admin/dashboard/team/add/").status_code == 200
+    response = admin_client_role.post(
+        "/admin/dashboard/team/add/",
+        {"name": "West", "managers": [world.maria.pk], "members": [world.rosa.pk, world.raj.pk]},
+    )
+    assert response.status_code == 302
+    from warmcrm.dashboard.models import Team
+
+    west = Team.objects.get(name="West")
+    assert list(west.managers.all()) == [world.maria]
+    assert {user.username for user in west.members.all()} == {"rosa", "raj"}
+    # Admins see the snapshots but cannot type them in.
+    assert admin_client_role.get("/admin/dashboard/bandsnapshot/").status_code == 200
+    assert admin_client_role.get("/admin/dashboard/bandsnapshot/add/").status_code == 403
