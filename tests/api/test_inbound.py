@@ -188,3 +188,27 @@ def test_a_failure_late_in_the_request_leaves_nothing_half_written(form_api, rep
 
 def test_next_rep_is_deterministic_by_oldest_assignment(rep, other_rep):
     assert inbound_next_rep().pk == min(rep.pk, other_rep.pk)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_submissions_make_one_lead_and_take_turns(admin_user):
+    """On PostgreSQL: the same person sent twice at once is one lead; different people rotate over the reps."""
+    from tests.leads.test_concurrency import at_once
+    from warmcrm.api.inbound import inbound_lead_receive
+
+    reps = [UserFactory(role="rep") for _ in range(3)]
+    same = [lambda: inbound_lead_receive(actor=admin_user, token=None, first_name="Ann", email="ann@example.com")] * 4
+    assert at_once(*same) == []
+    assert Lead.objects.filter(email="ann@example.com").count() == 1
+    assert InboundRequest.objects.filter(created_lead=True).count() == 1
+
+    people = [
+        lambda n=n: inbound_lead_receive(actor=admin_user, token=None, first_name=f"P{n}", email=f"p{n}@example.com")
+        for n in range(6)
+    ]
+    assert at_once(*people) == []
+    new_leads = Lead.objects.exclude(email="ann@example.com")
+    counts = sorted(new_leads.filter(owner=rep).count() for rep in reps)
+    assert counts == [2, 2, 2]  # 7 new leads in all: Ann went to one rep, then strict turns
+    assert FollowUp.objects.filter(reason="inbound", status="open").count() == 7

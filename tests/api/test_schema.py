@@ -8,6 +8,8 @@ from datetime import timedelta
 import pytest
 import schemathesis
 from django.contrib.staticfiles import finders
+from django.core import signals
+from django.db import close_old_connections
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
@@ -52,7 +54,17 @@ def test_docs_pages_use_assets_from_the_package_not_a_cdn(rep_client, client, ur
 
 
 @pytest.fixture
-def api_schema(db, settings, admin_user):
+def wsgi_keeps_the_test_connection():
+    """Like Django's test client: a request through the real WSGI app must not close the test's DB connection."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_schema(db, settings, admin_user, wsgi_keeps_the_test_connection):
     """The schema as served, with data for the generated requests to find, and an admin's token (every operation)."""
     settings.API_RATE_LIMIT = "1000000/min"
     rep = UserFactory(role="rep")

@@ -61,3 +61,20 @@ def test_a_bad_page_size_is_refused_not_ignored(rep_api, page_size):
     response = rep_api.get(f"/api/v1/leads/?page_size={page_size}")
     assert response.status_code == 400
     assert response.json()["error"]["fields"] == {"page_size": ["Give a whole number from 1 to 200."]}
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/api/v1/leads/?updated_after=2026-01-01T10:00:00%2B17:03", None),  # ISO allows it, PostgreSQL does not
+        ("/api/v1/calls/?called_after=0001-01-01T00:00:00%2B05:00", "called_after"),  # before the year 1 in UTC
+        ("/api/v1/follow-ups/?due_before=yesterday", "due_before"),
+    ],
+)
+def test_odd_date_times_in_filters_are_handled(rep_api, url, field):
+    response = rep_api.get(url)
+    if field is None:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 400
+        assert response.json()["error"]["fields"][field]

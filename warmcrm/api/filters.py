@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django_filters.fields import IsoDateTimeField
 
 from calls.models import Call, Outcome
 from leads import filters as leads_filters
@@ -24,6 +27,23 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time, moved to UTC: PostgreSQL refuses offsets past ±15:59 that ISO allows ("+17:03")."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError as exc:
+            raise ValidationError("Give a date and time between the years 1 and 9999.", code="invalid") from exc
+
+
+class DateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class LeadFilter(leads_filters.LeadFilter):
     """The leads page's own filters (q, stage, band, connection, event, referrer, owner for managers, follow_up,
     sort), so the API lists exactly what the page lists; plus several-value filters and sync helpers."""
@@ -33,7 +53,7 @@ class LeadFilter(leads_filters.LeadFilter):
     stage = django_filters.MultipleChoiceFilter(choices=Stage.choices, help_text="One or more stages.")
     unassigned = django_filters.BooleanFilter(field_name="owner", lookup_expr="isnull", help_text="No owner.")
     do_not_call = django_filters.BooleanFilter()
-    updated_after = django_filters.IsoDateTimeFilter(
+    updated_after = DateTimeFilter(
         field_name="updated_at", lookup_expr="gte", help_text="For syncing: leads changed since then."
     )
 
@@ -42,8 +62,8 @@ class FollowUpFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
         choices=[*FollowUp.Status.choices, ("any", "Any")], method="filter_status", empty_label=None
     )
-    due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lte")
-    due_after = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+    due_before = DateTimeFilter(field_name="due_at", lookup_expr="lte")
+    due_after = DateTimeFilter(field_name="due_at", lookup_expr="gte")
     lead = IdFilter(field_name="lead_id")
 
     class Meta:
@@ -62,8 +82,8 @@ class FollowUpFilter(django_filters.FilterSet):
 class CallFilter(django_filters.FilterSet):
     lead = IdFilter(field_name="lead_id")
     outcome = django_filters.MultipleChoiceFilter(choices=Outcome.choices)
-    called_after = django_filters.IsoDateTimeFilter(field_name="called_at", lookup_expr="gte")
-    called_before = django_filters.IsoDateTimeFilter(field_name="called_at", lookup_expr="lte")
+    called_after = DateTimeFilter(field_name="called_at", lookup_expr="gte")
+    called_before = DateTimeFilter(field_name="called_at", lookup_expr="lte")
 
     class Meta:
         model = Call

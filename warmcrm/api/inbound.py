@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -53,13 +53,12 @@ def lead_find_duplicate(*, email: str, phone_e164: str) -> Lead | None:
 def inbound_next_rep() -> Any | None:
     """The active rep whose last inbound assignment is oldest (never assigned first, by id): a strict rotation.
 
-    The reps' rows are locked for the transaction, so two requests arriving together assign one after
-    the other (on SQLite the IMMEDIATE transaction already serialises writers).
+    Call it inside `inbound_lead_receive`, which holds the inbound lock, so two requests arriving together
+    take turns instead of both picking the same rep.
     """
     users = get_user_model().objects
     rep_ids = list(
-        users.select_for_update(of=("self",))
-        .filter(is_active=True, is_superuser=False, groups__name=REP)
+        users.filter(is_active=True, is_superuser=False, groups__name=REP)
         .exclude(groups__name__in=[MANAGER, ADMIN])
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -75,6 +74,22 @@ def inbound_next_rep() -> Any | None:
     never = [pk for pk in rep_ids if pk not in last_assigned]
     chosen = never[0] if never else min(rep_ids, key=lambda pk: (last_assigned[pk], pk))
     return users.get(pk=chosen)
+
+
+# Any constant: the key of the PostgreSQL advisory lock that inbound requests take in turn.
+INBOUND_LOCK_KEY = 7_240_001
+
+
+def _inbound_lock() -> None:
+    """Serialise inbound requests until the transaction ends: dedupe and round-robin then see each other's rows.
+
+    Two submissions of the same new person at once must make one lead, not two, and the rotation must not hand
+    two leads to the same rep. Inbound traffic is small, so one queue costs nothing. SQLite's IMMEDIATE
+    transactions already serialise writers.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [INBOUND_LOCK_KEY])
 
 
 def _validate(fields: dict[str, Any]) -> tuple[str, str]:
@@ -106,6 +121,7 @@ def inbound_lead_receive(
     now = timezone.now()
     message = message.strip()
     payload = {**fields, "message": message, "page": page.strip()}
+    _inbound_lock()
 
     existing = lead_find_duplicate(email=email, phone_e164=phone_e164)
     if existing is None:
