@@ -89,7 +89,10 @@ class ReassignForm(OwnerForm):
 
     lead = forms.ModelMultipleChoiceField(
         queryset=Lead.objects.none(),
-        error_messages={"required": "Select at least one lead to reassign."},
+        error_messages={
+            "required": "Select at least one lead to reassign.",
+            "invalid_choice": "One of the selected leads no longer exists; reload the list and try again.",
+        },
         widget=forms.MultipleHiddenInput,
     )
 

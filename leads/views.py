@@ -24,7 +24,7 @@ from django_htmx.http import retarget
 from . import selectors, services
 from .filters import LeadFilter
 from .forms import DoNotCallForm, LeadCreateForm, LeadForm, NotesForm, OwnerForm, ReassignForm, StageForm
-from .models import Lead, Stage
+from .models import FollowUp, Lead, Stage
 from .roles import sees_all_leads
 
 LIST_PAGE_SIZE = 25
@@ -129,7 +129,7 @@ def lead_page_context(request: HttpRequest, lead: Lead, **overrides: Any) -> dic
         "timeline": selectors.lead_timeline(lead),
         "connection": selectors.lead_connection_line(lead),
         "opener": selectors.lead_opener(lead, caller_name=caller_name(request.user)),
-        "follow_up": lead.follow_ups.filter(status="open").first(),
+        "follow_up": lead.follow_ups.filter(status=FollowUp.Status.OPEN).first(),
         "referrer": referrer,
         "can_assign": sees_all_leads(request.user),
         "call_form": CallForm(),

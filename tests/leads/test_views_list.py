@@ -193,6 +193,13 @@ def test_reassign_without_a_selection_says_so_and_changes_nothing(manager_client
     assert not TimelineEntry.objects.filter(kind=TimelineEntry.Kind.OWNER_CHANGED).exists()
 
 
+def test_reassign_of_a_vanished_lead_says_so_and_changes_nothing(manager_client, rep, other_rep):
+    lead = LeadFactory(owner=rep)
+    response = manager_client.post("/leads/reassign/", {"lead": [lead.pk, 987654], "owner": other_rep.pk}, follow=True)
+    assert "One of the selected leads no longer exists" in response.content.decode()
+    assert Lead.objects.get(pk=lead.pk).owner_id == rep.pk
+
+
 def test_reassign_without_a_rep_says_so(manager_client, rep):
     lead = LeadFactory(owner=rep)
     response = manager_client.post("/leads/reassign/", {"lead": [lead.pk]}, follow=True)
