@@ -8,7 +8,7 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -263,10 +263,16 @@ def today_queue(
         lead__in=visible, status=FollowUp.Status.OPEN, due_at__lt=end, lead__do_not_call=False
     )
     counts = due_follow_ups.aggregate(overdue=Count("pk", filter=Q(due_at__lt=start)), due=Count("pk"))
+    # Overdue first; then what a prospect asked for (a call-back, an inbound request); then the warmest.
+    priority = Case(
+        When(due_at__lt=start, then=Value(0)),
+        When(reason__in=(FollowUp.Reason.CALL_BACK, FollowUp.Reason.INBOUND), then=Value(1)),
+        default=Value(2),
+    )
     follow_ups = list(
-        due_follow_ups.select_related(*(f"lead__{name}" for name in LEAD_ROW_RELATED)).order_by("due_at", "id")[
-            :follow_up_limit
-        ]
+        due_follow_ups.select_related(*(f"lead__{name}" for name in LEAD_ROW_RELATED)).order_by(
+            priority, "-lead__warmth", "due_at", "id"
+        )[:follow_up_limit]
     )
     warmest = list(
         leads_callable_now(visible, now=now).select_related(*LEAD_ROW_RELATED).order_by("-warmth", "id")[:warm_limit]

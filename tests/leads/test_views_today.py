@@ -43,6 +43,18 @@ def test_follow_ups_come_first_overdue_before_due_then_warmest(rep):
     assert (queue.overdue_count, queue.due_count) == (1, 1)
 
 
+def test_due_follow_ups_put_requests_first_then_the_warmest(rep):
+    now = timezone.now()
+    for name, warmth, reason in [
+        ("StaleCool", 20, FollowUp.Reason.STALE),
+        ("StaleHot", 90, FollowUp.Reason.STALE),
+        ("AskedToCall", 10, FollowUp.Reason.CALL_BACK),
+    ]:
+        FollowUpFactory(lead=LeadFactory(owner=rep, first_name=name, warmth=warmth), due_at=now, reason=reason)
+    FollowUpFactory(lead=LeadFactory(owner=rep, first_name="Late", warmth=1), due_at=now - timedelta(days=2))
+    assert names(today_queue(rep, now=now).rows) == ["Late", "AskedToCall", "StaleHot", "StaleCool"]
+
+
 def test_warmest_leaves_out_leads_that_should_not_be_called(rep):
     now = timezone.now()
     LeadFactory(owner=rep, first_name="Callable", warmth=50)
