@@ -106,14 +106,15 @@ def test_same_email_merges_filling_blanks_never_overwriting(form_api, rep, other
     assert response.status_code == 200, response.content
     body = response.json()
     assert (body["lead"], body["created"]) == (existing.pk, False)
-    assert sorted(body["filled_fields"]) == ["last_name", "phone", "title"]
+    assert sorted(body["filled_fields"]) == ["last_name", "phone", "research_notes", "title"]
     existing.refresh_from_db()
     assert (existing.first_name, existing.company) == ("Ann", "Old Co")  # never overwritten
     assert (existing.last_name, existing.title, existing.phone_e164) == ("Lee", "CTO", "+14155550102")
     assert (existing.owner_id, existing.connection_type) == (other_rep.pk, "event_asked")  # owner and connection stay
     merged = existing.timeline_entries.get(kind=TimelineEntry.Kind.MERGED)
-    assert "filled last_name, title, phone" in merged.summary and "Call me" in merged.summary
-    assert merged.data["filled"] == ["last_name", "title", "phone"]
+    assert "filled last_name, title, phone, research_notes" in merged.summary and "Call me" in merged.summary
+    assert merged.data["filled"] == ["last_name", "title", "phone", "research_notes"]
+    assert existing.research_notes == "Website form: Call me"
     assert Lead.objects.count() == 1
     assert FollowUp.objects.get(lead=existing, status="open").reason == "inbound"
     assert InboundRequest.objects.get().assigned_to_id is None  # not a new assignment: no round-robin turn used

@@ -26,8 +26,10 @@ from leads.roles import ADMIN, MANAGER, REP
 
 from .models import ApiToken, InboundRequest
 
-# The contact fields a form may send, in the order they are filled on a merge.
+# The contact fields a form may send; a merge also fills blank research notes with the form's message,
+# as the importer fills blank fields (leads/import_services.py FILL_FIELDS).
 MERGE_FIELDS = ("first_name", "last_name", "title", "company", "email", "phone")
+FILL_FIELDS = (*MERGE_FIELDS, "research_notes")
 
 
 @dataclass(frozen=True)
@@ -40,13 +42,14 @@ class InboundResult:
 
 
 def lead_find_duplicate(*, email: str, phone_e164: str) -> Lead | None:
-    """The existing lead this contact is: same normalised email first, else same E.164 phone; oldest wins."""
+    """The existing lead this contact is: same normalised email first, else same E.164 phone; the first made wins
+    (the importer's rule, leads/import_services.py)."""
     if email:
-        match = Lead.objects.filter(email=email).order_by("created_at", "pk").first()
+        match = Lead.objects.filter(email=email).order_by("pk").first()
         if match is not None:
             return match
     if phone_e164:
-        return Lead.objects.filter(phone_e164=phone_e164).order_by("created_at", "pk").first()
+        return Lead.objects.filter(phone_e164=phone_e164).order_by("pk").first()
     return None
 
 
@@ -123,10 +126,10 @@ def inbound_lead_receive(
     payload = {**fields, "message": message, "page": page.strip()}
     _inbound_lock()
 
+    notes = f"Website form{f' ({page.strip()})' if page.strip() else ''}: {message}" if message else ""
     existing = lead_find_duplicate(email=email, phone_e164=phone_e164)
     if existing is None:
         rep = inbound_next_rep()
-        notes = f"Website form{f' ({page.strip()})' if page.strip() else ''}: {message}" if message else ""
         lead = lead_services.lead_create(
             actor=actor,
             owner=rep,
@@ -138,7 +141,7 @@ def inbound_lead_receive(
         created = True
     else:
         lead = Lead.objects.select_for_update().get(pk=existing.pk)
-        lead, filled = _merge(lead=lead, actor=actor, fields=fields, message=message)
+        lead, filled = _merge(lead=lead, actor=actor, fields={**fields, "research_notes": notes}, message=message)
         rep = None
         if lead.owner_id is None:
             rep = inbound_next_rep()
@@ -162,7 +165,7 @@ def inbound_lead_receive(
 
 def _merge(*, lead: Lead, actor: Any, fields: dict[str, str], message: str) -> tuple[Lead, tuple[str, ...]]:
     """Fill the lead's blank fields from the form; never overwrite. Records the merge on the timeline."""
-    filled = tuple(name for name in MERGE_FIELDS if fields[name] and not getattr(lead, name).strip())
+    filled = tuple(name for name in FILL_FIELDS if fields[name] and not getattr(lead, name).strip())
     if filled:
         lead = lead_services.lead_update(lead=lead, actor=actor, **{name: fields[name] for name in filled})
     summary = "Inbound request from the website form merged into this lead"
