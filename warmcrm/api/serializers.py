@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from calls.models import Call
+from leads.filters import owners as lead_owners
 from leads.models import Event, FollowUp, Lead
 from leads.selectors import lead_connection_line, leads_visible_to
 from referrals.models import Referral, ReferralSource
@@ -25,7 +25,7 @@ class VisibleLeadField(serializers.PrimaryKeyRelatedField):
 class LeadSerializer(serializers.ModelSerializer):
     full_name = serializers.CharField(read_only=True)
     owner = serializers.PrimaryKeyRelatedField(
-        queryset=get_user_model().objects.filter(is_active=True), allow_null=True, required=False
+        queryset=lead_owners(None), allow_null=True, required=False, help_text="A rep or manager (managers only)."
     )
     owner_name = serializers.SerializerMethodField()
     event = serializers.PrimaryKeyRelatedField(queryset=Event.objects.all(), allow_null=True, required=False)

@@ -70,12 +70,17 @@ def api_token_touch(*, token: ApiToken) -> None:
 # --- Calendar feed ---------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def calendar_feed_token_create(*, user: Any) -> tuple[CalendarFeedToken, str]:
     """A new private feed secret; the previous URL stops working at once."""
-    calendar_feed_token_revoke(user=user)
-    secret = tokens.new_calendar_secret()
-    return CalendarFeedToken.objects.create(user=user, secret_hash=secret.hashed), secret.raw
+    for _attempt in range(3):
+        secret = tokens.new_calendar_secret()
+        try:
+            with transaction.atomic():
+                calendar_feed_token_revoke(user=user)
+                return CalendarFeedToken.objects.create(user=user, secret_hash=secret.hashed), secret.raw
+        except IntegrityError:  # a double click made one at the same time: the later one replaces it
+            continue
+    raise RuntimeError("Could not create the calendar feed token.")
 
 
 def calendar_feed_token_touch(*, feed: CalendarFeedToken, now: Any) -> None:
