@@ -100,6 +100,8 @@ def calendar_feed_token_revoke(*, user: Any) -> int:
 @transaction.atomic
 def lead_create_from_api(*, actor: Any, owner: Any | None, **fields: Any) -> Lead:
     """A lead created through the API: the same service as the page, then stage and do-not-call."""
+    if (owner.pk if owner else None) != actor.pk and not sees_all_leads(actor):
+        raise ValidationError({"owner": "Only managers can give a lead to someone else."})
     stage = fields.pop("stage", None)
     lost_reason = fields.pop("lost_reason", "")
     do_not_call = fields.pop("do_not_call", False)

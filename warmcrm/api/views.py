@@ -31,7 +31,6 @@ from calls.services import call_log
 from leads import selectors as lead_selectors
 from leads import services as lead_services
 from leads.models import Event, FollowUp, Lead
-from leads.roles import sees_all_leads
 from referrals.models import Referral, ReferralSource
 
 from . import inbound, services
@@ -52,7 +51,6 @@ from .serializers import (
     WarmthSerializer,
 )
 
-NOT_GIVEN = object()
 ID_PATTERN = "[0-9]{1,18}"  # anything else is not an id: a JSON 404 from the catch-all below, not a 500
 
 
@@ -81,13 +79,8 @@ class LeadViewSet(
 
     def perform_create(self, serializer: BaseSerializer) -> None:
         data = dict(serializer.validated_data)
-        owner = data.pop("owner", NOT_GIVEN)
-        user = self.request.user
-        if owner is NOT_GIVEN:
-            owner = user
-        elif (owner.pk if owner else None) != user.pk and not sees_all_leads(user):
-            raise ValidationError({"owner": "Only managers can give a lead to someone else."})
-        lead = services.lead_create_from_api(actor=user, owner=owner, **data)
+        owner = data.pop("owner", self.request.user)  # your own lead unless you say otherwise
+        lead = services.lead_create_from_api(actor=self.request.user, owner=owner, **data)
         serializer.instance = self.get_queryset().get(pk=lead.pk)
 
     def perform_update(self, serializer: BaseSerializer) -> None:
