@@ -1,4 +1,4 @@
-"""Every figure on the dashboard, aggregated in the database: one query per panel, whatever the data size.
+"""Every figure on the dashboard, aggregated in the database: a fixed number of queries, whatever the data size.
 
 Definitions (also shown on the page and in README.md):
 - the period selects leads by when they came in (created_at), calls by when they were made, referrals by
