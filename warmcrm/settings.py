@@ -249,6 +249,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 API_RATE_LIMIT = env("API_RATE_LIMIT", default="600/min")  # per API token (per user for the session)
+# The rate-limit counters live in the cache: per process by default; CACHE_URL=redis://host:6379/1 shares them
+# between web processes (Django's own Redis backend; the redis client comes with celery[redis]).
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 INBOUND_FOLLOW_UP_MINUTES = env.int("INBOUND_FOLLOW_UP_MINUTES", default=60)  # inbound leads go stale fastest
 SPECTACULAR_SETTINGS = {
     "TITLE": "WarmCRM API",
