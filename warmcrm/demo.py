@@ -216,9 +216,35 @@ def seed_demo(
                 rng, anchor, report, count=min(batch_size, leads - start), reps=reps, events=events, sources=sources
             )
         log(f"  leads {report.leads:,} / {leads:,}, calls {report.calls:,}")
+    _plant_duplicates(rng, reps=reps)
     report.warmth = warmth_recompute_all()
     report.follow_ups = FollowUp.objects.count()
+    from warmcrm.hygiene.services import duplicates_find  # the demo shows pairs without waiting for the night
+
+    duplicates_find()
     return report
+
+
+def _plant_duplicates(rng: random.Random, *, reps: list[Any], count: int = 3) -> None:
+    """A few leads entered twice, as happens in real pipelines: same email, same phone, a typo and 'Inc'."""
+    candidates = list(Lead.objects.exclude(email="").exclude(company="").order_by("pk").values_list("pk", flat=True))
+    originals = list(Lead.objects.filter(pk__in=rng.sample(candidates, min(count, len(candidates)))).order_by("pk"))
+    for index, original in enumerate(originals):
+        twin = Lead(
+            first_name=original.first_name,
+            last_name=original.last_name,
+            company=original.company,
+            owner=rng.choice(reps) if reps else original.owner,
+            connection_type=original.connection_type,
+        )
+        if index % 3 == 0:
+            twin.email = original.email
+        elif index % 3 == 1:
+            twin.phone, twin.phone_e164 = original.phone, original.phone_e164
+        else:
+            twin.first_name = original.first_name[:-1] or original.first_name
+            twin.company = f"{original.company} Inc."
+        twin.save()
 
 
 def _users(report: SeedReport) -> list[Any]:

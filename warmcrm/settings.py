@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "calls",
     "warmcrm.api",
     "warmcrm.dashboard",
+    "warmcrm.accounts",
+    "warmcrm.hygiene",
 ]
 
 MIDDLEWARE = [
@@ -64,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "warmcrm.accounts.middleware.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -84,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "warmcrm.context_processors.role",
+                "warmcrm.accounts.context_processors.due_badge",
             ],
         },
     },
@@ -270,4 +274,19 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+}
+
+# --- Reminders, escalation and duplicates (warmcrm/accounts, warmcrm/hygiene; README explains each) ---
+SITE_URL = env("SITE_URL", default="http://localhost:8000")  # the digest's links are absolute
+DIGEST_DEFAULT_HOUR = env.int("DIGEST_DEFAULT_HOUR", default=7)  # local hour for new profiles
+HYGIENE_ESCALATE_OVERDUE_DAYS = env.int("HYGIENE_ESCALATE_OVERDUE_DAYS", default=2)
+HYGIENE_ESCALATE_STALE_MULTIPLE = env.float("HYGIENE_ESCALATE_STALE_MULTIPLE", default=2)
+HYGIENE_FUZZY_THRESHOLD = env.int("HYGIENE_FUZZY_THRESHOLD", default=90)  # 0-100, rapidfuzz name + company score
+CELERY_BEAT_SCHEDULE["morning-digests"] = {
+    "task": "warmcrm.accounts.tasks.digests_send_due",
+    "schedule": crontab(minute="*/15"),
+}
+CELERY_BEAT_SCHEDULE["find-duplicate-leads"] = {
+    "task": "warmcrm.hygiene.tasks.duplicates_find",
+    "schedule": crontab(hour=env.int("HYGIENE_DUPLICATES_HOUR", default=2), minute=30),
 }

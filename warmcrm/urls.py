@@ -19,5 +19,7 @@ urlpatterns = [
     path("referrals/", include("referrals.urls")),
     path("dashboard/", include("warmcrm.dashboard.urls")),
     path("api/", include("warmcrm.api.urls")),
+    path("me/", include("warmcrm.accounts.urls")),
+    path("hygiene/", include("warmcrm.hygiene.urls")),
     path("admin/", admin.site.urls),
 ]

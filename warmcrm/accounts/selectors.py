@@ -1,0 +1,41 @@
+"""Reads of profiles, and the due-follow-up count the nav badge shows."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from leads.models import FollowUp
+from leads.roles import ROLES
+from leads.selectors import leads_visible_to, local_day_bounds
+
+from .models import Profile
+
+
+def profile_for(user: Any) -> Profile:
+    """The user's profile, created with the defaults on first use (also for users older than profiles)."""
+    profile, _ = Profile.objects.get_or_create(user=user)
+    return profile
+
+
+def time_zone_of(user: Any) -> ZoneInfo:
+    return ZoneInfo(str(profile_for(user).time_zone))
+
+
+def due_follow_up_count(user: Any) -> int:
+    """Open follow-ups due today or overdue on the leads this user sees (as the Today queue counts them).
+
+    "Today" is the current time zone's, which the middleware set to the user's own. One query.
+    """
+    _, end = local_day_bounds(timezone.now())
+    return FollowUp.objects.filter(
+        lead__in=leads_visible_to(user), status=FollowUp.Status.OPEN, due_at__lt=end, lead__do_not_call=False
+    ).count()
+
+
+def users_with_a_role() -> QuerySet[Any]:
+    return get_user_model().objects.filter(is_active=True).filter(groups__name__in=ROLES).distinct()
