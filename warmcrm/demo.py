@@ -216,7 +216,7 @@ def seed_demo(
                 rng, anchor, report, count=min(batch_size, leads - start), reps=reps, events=events, sources=sources
             )
         log(f"  leads {report.leads:,} / {leads:,}, calls {report.calls:,}")
-    _plant_duplicates(rng, reps=reps)
+    _plant_duplicates(rng)
     report.warmth = warmth_recompute_all()
     report.follow_ups = FollowUp.objects.count()
     from warmcrm.hygiene.services import duplicates_find  # the demo shows pairs without waiting for the night
@@ -225,18 +225,19 @@ def seed_demo(
     return report
 
 
-def _plant_duplicates(rng: random.Random, *, reps: list[Any], count: int = 3) -> None:
-    """A few leads entered twice, as happens in real pipelines: same email, same phone, a typo and 'Inc'."""
+def _plant_duplicates(rng: random.Random, *, count: int = 3) -> None:
+    """Make a few seeded leads look entered twice, as in real pipelines: same email, same phone, a typo and 'Inc'.
+
+    Existing leads are rewritten (not added), so --leads N still gives N leads.
+    """
     candidates = list(Lead.objects.exclude(email="").exclude(company="").order_by("pk").values_list("pk", flat=True))
-    originals = list(Lead.objects.filter(pk__in=rng.sample(candidates, min(count, len(candidates)))).order_by("pk"))
-    for index, original in enumerate(originals):
-        twin = Lead(
-            first_name=original.first_name,
-            last_name=original.last_name,
-            company=original.company,
-            owner=rng.choice(reps) if reps else original.owner,
-            connection_type=original.connection_type,
-        )
+    if len(candidates) < 2 * count:
+        return
+    chosen = rng.sample(candidates, 2 * count)
+    leads = Lead.objects.in_bulk(chosen)
+    for index in range(count):
+        original, twin = leads[chosen[2 * index]], leads[chosen[2 * index + 1]]
+        twin.first_name, twin.last_name, twin.company = original.first_name, original.last_name, original.company
         if index % 3 == 0:
             twin.email = original.email
         elif index % 3 == 1:
@@ -244,7 +245,7 @@ def _plant_duplicates(rng: random.Random, *, reps: list[Any], count: int = 3) ->
         else:
             twin.first_name = original.first_name[:-1] or original.first_name
             twin.company = f"{original.company} Inc."
-        twin.save()
+        twin.save(update_fields=["first_name", "last_name", "company", "email", "phone", "phone_e164"])
 
 
 def _users(report: SeedReport) -> list[Any]:

@@ -181,3 +181,9 @@ def test_the_digest_is_scheduled_every_15_minutes(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["morning-digests"]
     assert entry["task"] == digests_send_due_task.name
     assert entry["schedule"].minute == {0, 15, 30, 45}
+
+
+def test_users_who_left_the_sales_team_get_no_digest(day):
+    day.groups.clear()
+    assert run(TUESDAY_0705) == 0
+    assert mail.outbox == []

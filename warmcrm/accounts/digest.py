@@ -179,7 +179,12 @@ def digests_send_due(*, now: datetime | None = None) -> int:
     """The beat job: every user whose local digest hour has passed today gets one digest. Returns emails sent."""
     now = now or timezone.now()
     profiles_ensure()
-    candidates = Profile.objects.filter(digest_opt_out=False, user__is_active=True).select_related("user")
+    candidates = (
+        Profile.objects.filter(digest_opt_out=False, user__is_active=True)
+        .filter(Q(user__is_superuser=True) | Q(user__groups__name__in=ROLES))  # only the sales team
+        .distinct()
+        .select_related("user")
+    )
     sent = 0
     for profile in candidates:
         if not digest_is_due(profile, now):
