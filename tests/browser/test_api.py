@@ -6,6 +6,7 @@ import re
 from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import expect
 from rest_framework.test import APIClient
 
 from tests.browser.conftest import screenshot
@@ -36,7 +37,7 @@ def test_profile_creates_shows_once_and_revokes_a_token(page, login):
     page.goto("/api/profile/")
     assert raw not in page.content()  # shown once only
     page.get_by_role("row", name=re.compile("dialer")).get_by_role("button", name="Revoke").click()
-    assert page.get_by_text("Token “dialer” revoked").is_visible()
+    expect(page.get_by_text("Token “dialer” revoked")).to_be_visible()
     assert client.get("/api/v1/leads/").status_code == 401
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from calls.models import Outcome
 from leads.models import ConnectionType, Stage
@@ -70,7 +71,7 @@ def test_manager_changes_the_period_and_the_panels_update_in_place(page, login):
     login("maria")
     page.get_by_role("link", name="Dashboard").click()
     page.wait_for_load_state()
-    assert page.get_by_role("heading", name="Dashboard", exact=True).is_visible()
+    expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
     period = page.locator("#dash-period")
     assert "Figures for" in period.inner_text()
     funnel_new = page.locator("#table-funnel tbody tr").first
@@ -97,7 +98,7 @@ def test_manager_changes_the_period_and_the_panels_update_in_place(page, login):
     page.get_by_label("From").fill("2026-03-10")
     page.get_by_label("To").fill("2026-03-01")
     page.get_by_role("button", name="Apply").click()
-    assert page.get_by_role("alert").get_by_text("The end date is before the start date.").is_visible()
+    expect(page.get_by_role("alert").get_by_text("The end date is before the start date.")).to_be_visible()
     assert page.evaluate("window.__notReloaded") is True
 
     # The filters live in the URL: reloading shows the same selection.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
 from tests.factories import LeadFactory, UserFactory
@@ -16,8 +17,8 @@ def test_rep_logs_in_and_sees_only_their_leads(page, login):
 
     login("rita")
     page.get_by_role("link", name="Ana Costa", exact=True).first.click()
-    assert page.get_by_role("heading", name="Ana Costa").is_visible()
-    assert page.get_by_text("Met at an event: asked us to call").first.is_visible()
+    expect(page.get_by_role("heading", name="Ana Costa")).to_be_visible()
+    expect(page.get_by_text("Met at an event: asked us to call").first).to_be_visible()
     assert "Other Person" not in page.content()
     screenshot(page, "lead-page")
     assert page.url.endswith(f"/leads/{mine.pk}/")
@@ -26,4 +27,4 @@ def test_rep_logs_in_and_sees_only_their_leads(page, login):
 def test_wrong_password_says_so(page, login):
     UserFactory(username="rosa", role="rep")
     login("rosa", "wrong-password")
-    assert page.get_by_role("alert").is_visible()
+    expect(page.get_by_role("alert")).to_be_visible()

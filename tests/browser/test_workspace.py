@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from leads.models import FollowUp, Lead
 from leads.services import warmth_recompute_all
@@ -74,7 +75,7 @@ def form_has_focus(page, lead_id: int) -> None:
 def test_a_reps_day_without_reloads(page, login):
     rep, ana, ben = seed_rep_day()
     login("rita")
-    assert page.get_by_role("heading", name="Today").is_visible()
+    expect(page.get_by_role("heading", name="Today")).to_be_visible()
     assert "Other Person" not in page.content()
     ana_row = page.locator(f"#row-{ana.pk}")
     assert "Met at Expo North - asked you to call" in ana_row.inner_text()
@@ -98,7 +99,7 @@ def test_a_reps_day_without_reloads(page, login):
     ana_row.get_by_role("link", name="Log call").click()
     form_has_focus(page, ana.pk)
     page.keyboard.press("2")
-    assert page.locator(f"#call-back-{ana.pk}").is_visible()
+    expect(page.locator(f"#call-back-{ana.pk}")).to_be_visible()
     page.keyboard.press("Enter")
     error = page.locator(f"#call-back-error-{ana.pk}")
     error.wait_for()
@@ -129,7 +130,7 @@ def test_a_reps_day_without_reloads(page, login):
     assert_no_reload(page)
     cleo = Lead.objects.get(first_name="Cleo")
     assert cleo.referral.source.lead_id == ana.pk and cleo.owner_id == rep.pk
-    assert page.get_by_text("Referred Cleo Park to us").is_visible()
+    expect(page.get_by_text("Referred Cleo Park to us")).to_be_visible()
     screenshot(page, "lead")
 
     # 4. The leads list: find Cleo by her phone typed another way; the filter lives in the URL.
@@ -149,10 +150,10 @@ def test_a_reps_day_without_reloads(page, login):
     page.goto("/leads/")
     screenshot(page, "leads-list-all")
     page.goto("/leads/board/")
-    assert page.get_by_role("heading", name="Qualified").is_visible()
+    expect(page.get_by_role("heading", name="Qualified")).to_be_visible()
     screenshot(page, "board")
     page.goto("/referrals/")
-    assert page.get_by_role("link", name="Ana Costa").is_visible()
+    expect(page.get_by_role("link", name="Ana Costa")).to_be_visible()
     screenshot(page, "referrers")
 
     # 5. Phone-sized: readable at 360 px.
@@ -196,4 +197,4 @@ def test_board_cards_can_be_dragged_to_another_stage(page, login):
     page.mouse.up()
     page.get_by_text("Ben Berg moved to Attempted.").wait_for()
     assert Lead.objects.get(pk=ben.pk).stage == "attempted"
-    assert attempted.get_by_role("link", name="Ben Berg").is_visible()
+    expect(attempted.get_by_role("link", name="Ben Berg")).to_be_visible()

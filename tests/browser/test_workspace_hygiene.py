@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from leads.models import Lead
 from tests.browser.conftest import screenshot
@@ -31,4 +32,4 @@ def test_manager_merges_a_duplicate_pair(page, login):
     assert not Lead.objects.filter(pk=second.pk).exists()
     survivor = Lead.objects.get(pk=first.pk)
     assert (survivor.first_name, survivor.title, survivor.calls.count()) == ("Ann", "CFO", 1)
-    assert page.get_by_text("Merged Anne Smith (lead").first.is_visible()
+    expect(page.get_by_text("Merged Anne Smith (lead").first).to_be_visible()
