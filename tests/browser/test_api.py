@@ -19,7 +19,7 @@ def test_profile_creates_shows_once_and_revokes_a_token(page, login):
     rita = UserFactory(username="rita", role="rep", first_name="Rita", last_name="Ramos")
     LeadFactory(owner=rita)
     login("rita")
-    page.get_by_role("link", name="Profile").click()
+    page.get_by_role("link", name="API & calendar").click()
     page.get_by_label("Name").fill("dialer")
     page.get_by_role("button", name="Create token").click()
     raw = page.get_by_label("Token").input_value()
