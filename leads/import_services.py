@@ -20,6 +20,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -365,7 +366,12 @@ def _job_check(job: ImportJob, token: str, *, batch_size: int) -> None:
             raise JobTakenOver
 
     report = import_dry_run(
-        path=path, file_name=job.file_name, options=_options_of(job), batch_size=batch_size, progress=progress
+        path=path,
+        file_name=job.file_name,
+        options=_options_of(job),
+        batch_size=batch_size,
+        progress=progress,
+        keep_rows=SAMPLE_LIMIT,
     )
     summary = report.as_dict()
     summary["error_rows"] = summary["error_rows"][:SAMPLE_LIMIT]
@@ -390,18 +396,20 @@ def import_dry_run(
     options: ImportOptions,
     batch_size: int | None = None,
     progress: Any = None,
+    keep_rows: int | None = None,
 ) -> ImportReport:
-    """The counts an import would give, writing nothing."""
+    """The counts an import would give, writing nothing; `keep_rows` caps the error and warning rows kept."""
     engine = _Engine(options=options, file_name=file_name, job=None)
     report = ImportReport()
     batch_size = batch_size or BATCH_SIZE
     with open(path, "rb") as stream:
         table = importing.read_table(stream, file_name=file_name)
-        for outcomes in _judged(engine, table.rows, batch_size):
-            result = engine.apply(outcomes)
-            _add(report, outcomes, result, keep_all=True)
-            if progress is not None:
-                progress(report, stream.tell())
+        with closing(_judged(engine, table.rows, batch_size)) as batches:
+            for outcomes in batches:
+                result = engine.apply(outcomes)
+                _add(report, outcomes, result, keep_rows=keep_rows)
+                if progress is not None:
+                    progress(report, stream.tell())
     return report
 
 
@@ -420,28 +428,30 @@ def _job_import(job: ImportJob, token: str, *, batch_size: int) -> None:
             if job.error_file_bytes == 0:
                 error_file.write(codecs.BOM_UTF8)  # so Excel opens the accents right
                 _error_write(error_file, [[*table.headers, *ERROR_COLUMNS]])
-            for outcomes in _judged(engine, rows, batch_size):
-                with transaction.atomic():
-                    locked = ImportJob.objects.select_for_update().filter(pk=job.pk, run_token=token).first()
-                    if locked is None:
-                        raise JobTakenOver
-                    _serialise_imports()
-                    engine.job = locked
-                    result = engine.apply(outcomes)
-                    _error_write(error_file, [[*cells, reason, number] for number, cells, reason in result.errors])
-                    locked.rows_processed += len(outcomes)
-                    locked.created_count += result.created
-                    locked.merged_count += result.merged
-                    locked.error_count += len(result.errors)
-                    locked.warning_count += len(result.warnings)
-                    room = SAMPLE_LIMIT - len(locked.warning_samples)
-                    if room > 0:
-                        locked.warning_samples = [*locked.warning_samples, *result.warnings[:room]]
-                    locked.error_file_bytes = error_file.tell()
-                    locked.heartbeat_at = timezone.now()
-                    locked.progress_percent = _percent(locked, stream.tell(), size)
-                    locked.save()
-                    job = locked
+            # closing(): on any failure the judging thread stops before the file it reads is closed.
+            with closing(_judged(engine, rows, batch_size)) as batches:
+                for outcomes in batches:
+                    with transaction.atomic():
+                        locked = ImportJob.objects.select_for_update().filter(pk=job.pk, run_token=token).first()
+                        if locked is None:
+                            raise JobTakenOver
+                        _serialise_imports()
+                        engine.job = locked
+                        result = engine.apply(outcomes)
+                        _error_write(error_file, [[*cells, reason, number] for number, cells, reason in result.errors])
+                        locked.rows_processed += len(outcomes)
+                        locked.created_count += result.created
+                        locked.merged_count += result.merged
+                        locked.error_count += len(result.errors)
+                        locked.warning_count += len(result.warnings)
+                        room = SAMPLE_LIMIT - len(locked.warning_samples)
+                        if room > 0:
+                            locked.warning_samples = [*locked.warning_samples, *result.warnings[:room]]
+                        locked.error_file_bytes = error_file.tell()
+                        locked.heartbeat_at = timezone.now()
+                        locked.progress_percent = _percent(locked, stream.tell(), size)
+                        locked.save()
+                        job = locked
         with transaction.atomic():
             # Rescore the leads this job merged (met again: warmer) in one set-based pass, resumed runs included.
             merged = ImportRecord.objects.filter(job_id=job.pk, action=ImportRecord.Action.MERGED)
@@ -538,15 +548,19 @@ def _batches(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[list[
         yield batch
 
 
-def _add(report: ImportReport, outcomes: list, result: _BatchResult, *, keep_all: bool) -> None:
+def _add(report: ImportReport, outcomes: list, result: _BatchResult, *, keep_rows: int | None) -> None:
     report.rows += len(outcomes)
     report.created += result.created
     report.merged += result.merged
     report.errors += len(result.errors)
     report.warnings += len(result.warnings)
-    if keep_all:
-        report.error_rows.extend({"row": number, "reason": reason} for number, _, reason in result.errors)
+    errors = [{"row": number, "reason": reason} for number, _, reason in result.errors]
+    if keep_rows is None:
+        report.error_rows.extend(errors)
         report.warning_rows.extend(result.warnings)
+    else:
+        report.error_rows.extend(errors[: max(0, keep_rows - len(report.error_rows))])
+        report.warning_rows.extend(result.warnings[: max(0, keep_rows - len(report.warning_rows))])
 
 
 # --- The error file -------------------------------------------------------------------------------
@@ -995,7 +1009,8 @@ def import_run_now(
 ) -> tuple[ImportJob, ImportReport]:
     """Import a file in this process (the command): a job in the history like any other, so undo works."""
     with open(path, "rb") as stream:
-        headers = importing.read_table(stream, file_name=file_name).headers  # unreadable: nothing is stored
+        table = importing.read_table(stream, file_name=file_name)  # an unreadable file stops here: nothing stored
+        headers, header_row = table.headers, table.header_row
         stream.seek(0)
         relative, size = import_file_store(source=stream, file_name=file_name)
     job = ImportJob.objects.create(
@@ -1004,6 +1019,7 @@ def import_run_now(
         stored_path=relative,
         file_size=size,
         headers=headers,
+        header_row=header_row,
         mapping=options.mapping,
         event_name=options.event_name,
         event_date=options.event_date,

@@ -288,10 +288,6 @@ class ImportJob(models.Model):
     def __str__(self) -> str:
         return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
 
-    @property
-    def rows_done(self) -> int:
-        return self.created_count + self.merged_count + self.error_count
-
 
 class ImportMapping(models.Model):
     """The column mapping an admin chose, remembered for the next file with the same header."""
