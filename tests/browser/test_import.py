@@ -8,10 +8,10 @@ import pytest
 
 from leads import import_services
 from leads.models import ImportJob, Lead
-from tests.browser.conftest import browser, login, page, screenshot  # noqa: F401 - fixtures used by name
+from tests.browser.conftest import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-FILES = Path(__file__).parent / "import_files"
+FILES = Path(__file__).parents[1] / "leads" / "import_files"
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def queued(monkeypatch, settings, tmp_path) -> list[int]:
     return jobs
 
 
-def test_admin_imports_a_list_and_watches_it_finish(page, login, admin_user, rep, queued):  # noqa: F811
+def test_admin_imports_a_list_and_watches_it_finish(page, login, admin_user, rep, queued):
     login(admin_user.username)
     page.get_by_role("link", name="Import").click()
     page.set_input_files("input[type=file]", str(FILES / "cp1252_accents.csv"))
