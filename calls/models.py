@@ -42,6 +42,7 @@ class Call(models.Model):
             models.Index(fields=["lead", "-called_at"], name="call_lead_time"),
             models.Index(fields=["rep", "-called_at"], name="call_rep_time"),
             models.Index(fields=["called_at"], name="call_time"),
+            models.Index(fields=["lead", "outcome"], name="call_lead_outcome"),  # dashboard outcome probes
         ]
 
     def __str__(self) -> str:

@@ -100,7 +100,8 @@ class Lead(models.Model):
         indexes = [
             models.Index(fields=["owner", "-warmth"], name="lead_owner_warmth"),
             models.Index(fields=["-warmth", "id"], name="lead_warmth"),
-            models.Index(fields=["stage"], name="lead_stage"),
+            models.Index(fields=["stage", "-warmth"], name="lead_stage_warmth"),  # board columns
+            models.Index(fields=["owner", "last_attempt_at"], name="lead_owner_last_attempt"),  # cap, sort
             models.Index(fields=["connection_type"], name="lead_connection"),
             models.Index(fields=["warmth_band"], name="lead_band"),
             models.Index(fields=["last_conversation_at"], name="lead_last_conversation"),
