@@ -249,10 +249,10 @@ class _BorrowedText(io.TextIOWrapper):
     """Text over a byte stream the caller owns: dropping it must not close their file."""
 
     def close(self) -> None:
-        pass
+        """Leave the caller's stream open: whoever opened it closes it."""
 
     def __del__(self) -> None:
-        pass
+        """IOBase.__del__ would close the caller's stream too."""
 
 
 def _csv_records(text: IO[str], delimiter: str) -> Iterator[list[str]]:

@@ -48,7 +48,7 @@ def test_run_stack_serves_and_runs_beat_and_worker_on_the_embedded_defaults(tmp_
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=3) as response:
                     served = response.status == 200
             except OSError:
-                pass
+                served = False  # not listening yet
             with sqlite3.connect(database) as db:
                 scored = (
                     db.execute("SELECT COUNT(*) FROM leads_lead WHERE warmth_computed_at IS NULL").fetchone()[0] == 0

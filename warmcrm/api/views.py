@@ -54,6 +54,16 @@ from .serializers import (
 ID_PATTERN = "[0-9]{1,18}"  # anything else is not an id: a JSON 404 from the catch-all below, not a 500
 
 
+class NoDeleteViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """List, read, create and change; nothing is deleted through the API (leads are closed as lost)."""
+
+
 @extend_schema_view(
     list=extend_schema(summary="List leads", description="Same filters as the leads page; sorted warmest first."),
     retrieve=extend_schema(summary="Read a lead"),
@@ -61,13 +71,7 @@ ID_PATTERN = "[0-9]{1,18}"  # anything else is not an id: a JSON 404 from the ca
     update=extend_schema(summary="Replace a lead's editable fields"),
     partial_update=extend_schema(summary="Change some fields of a lead"),
 )
-class LeadViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class LeadViewSet(NoDeleteViewSet):
     lookup_value_regex = ID_PATTERN
     serializer_class = LeadSerializer
     filter_backends = [DjangoFilterBackend]
@@ -182,13 +186,7 @@ class FollowUpViewSet(viewsets.ReadOnlyModelViewSet):
     update=extend_schema(summary="Change an event (managers)"),
     partial_update=extend_schema(summary="Change an event (managers)"),
 )
-class EventViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class EventViewSet(NoDeleteViewSet):
     lookup_value_regex = ID_PATTERN
     serializer_class = EventSerializer
     queryset = Event.objects.order_by("-date", "name", "id")
@@ -217,13 +215,7 @@ class EventViewSet(
     update=extend_schema(summary="Change a referral source"),
     partial_update=extend_schema(summary="Change a referral source"),
 )
-class ReferralSourceViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class ReferralSourceViewSet(NoDeleteViewSet):
     lookup_value_regex = ID_PATTERN
     serializer_class = ReferralSourceSerializer
 
