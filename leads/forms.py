@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 
 from .models import Lead, Stage
 from .roles import MANAGER, REP
+from .services import EDITABLE_FIELDS
 
 
 def assignable_users() -> Any:
@@ -29,17 +30,7 @@ class UserChoiceField(forms.ModelChoiceField):
 class LeadForm(forms.ModelForm):
     class Meta:
         model = Lead
-        fields = [
-            "first_name",
-            "last_name",
-            "title",
-            "company",
-            "email",
-            "phone",
-            "connection_type",
-            "event",
-            "research_notes",
-        ]
+        fields = list(EDITABLE_FIELDS)  # what lead_update accepts, so the form can never post more
         widgets = {
             "research_notes": forms.Textarea(attrs={"rows": 3}),
             "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
