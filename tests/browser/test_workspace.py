@@ -91,7 +91,11 @@ def test_a_reps_day_without_reloads(page, login):
     page.wait_for_selector(f"#row-{ana.pk} .logged")
     assert "No answer logged for Ana Costa" in ana_row.inner_text()
     assert "No-answer retry" in ana_row.inner_text()
-    assert page.evaluate("document.activeElement.closest('[data-queue-row]').id") == f"row-{ben.pk}"
+    # Focus moves to the next row once the swap settles; wait for it rather than read it mid-swap.
+    page.wait_for_function(
+        "id => document.activeElement && document.activeElement.closest('[data-queue-row]')?.id === id",
+        arg=f"row-{ben.pk}",
+    )
     assert "2\ncalls done today" in page.locator("#today-counts").inner_text()  # Fay's and this one
     assert_no_reload(page)
 
