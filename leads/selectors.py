@@ -305,16 +305,24 @@ def lead_queue_row(lead: Lead, *, now: datetime | None = None) -> QueueRow:
     return QueueRow(lead=lead, follow_up=follow_up, section=section, connection=lead_connection_line(lead))
 
 
-def stale_condition(now: datetime) -> Q:
-    """Past its band's staleness threshold without a conversation, and not snoozed (for list filters)."""
-    past_threshold = Q()
+def past_stale_threshold(now: datetime, *, multiple: int = 1) -> Q:
+    """No conversation (or, never reached, no arrival) within `multiple` x its band's STALE_AFTER_DAYS.
+
+    The one definition of "stale" that the periodic job, the leads list, the dashboard and escalation share.
+    """
+    past = Q()
     for band, days in settings.STALE_AFTER_DAYS.items():
-        cutoff = now - timedelta(days=days)
-        past_threshold |= Q(warmth_band=band) & (
+        cutoff = now - timedelta(days=days * multiple)
+        past |= Q(warmth_band=band) & (
             Q(last_conversation_at__lte=cutoff) | Q(last_conversation_at__isnull=True, created_at__lte=cutoff)
         )
+    return past
+
+
+def stale_condition(now: datetime) -> Q:
+    """Past its band's staleness threshold without a conversation, and not snoozed (for list filters)."""
     not_snoozed = Q(stale_snoozed_until__isnull=True) | Q(stale_snoozed_until__lte=now)
-    return past_threshold & not_snoozed & ~Q(stage__in=(Stage.WON, Stage.LOST))
+    return past_stale_threshold(now) & not_snoozed & ~Q(stage__in=(Stage.WON, Stage.LOST))
 
 
 def leads_for_list(user: Any) -> QuerySet[Lead]:

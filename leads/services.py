@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from .models import ConnectionType, FollowUp, Lead, Stage, TimelineEntry
 from .roles import ADMIN, ROLES
-from .selectors import lead_warmth, warmth_weights
+from .selectors import lead_warmth, past_stale_threshold, warmth_weights
 from .warmth_db import band_expression, refresh_referrer_conversions, score_expression
 
 CLOSED_STAGES = (Stage.WON, Stage.LOST)
@@ -278,16 +278,10 @@ def warmth_recompute(*, leads: QuerySet[Lead], now: datetime) -> tuple[int, int]
 
 def stale_leads(*, leads: QuerySet[Lead], now: datetime) -> QuerySet[Lead]:
     """Leads past their band's staleness threshold that may get a stale follow-up now."""
-    past_threshold = Q()
-    for band, days in settings.STALE_AFTER_DAYS.items():
-        cutoff = now - timedelta(days=days)
-        past_threshold |= Q(warmth_band=band) & (
-            Q(last_conversation_at__lte=cutoff) | Q(last_conversation_at__isnull=True, created_at__lte=cutoff)
-        )
     cap = now - timedelta(days=settings.CONTACT_FREQUENCY_CAP_DAYS)
     cool_off = now - timedelta(days=settings.NOT_INTERESTED_COOL_OFF_DAYS)
     return (
-        leads.filter(past_threshold, do_not_call=False, owner__isnull=False)
+        leads.filter(past_stale_threshold(now), do_not_call=False, owner__isnull=False)
         .exclude(stage__in=CLOSED_STAGES)
         .filter(Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lte=cap))
         .filter(

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import (
@@ -44,7 +43,7 @@ from calls.models import Call, Outcome
 from calls.outcomes import CONVERSATIONS
 from leads.models import ConnectionType, FollowUp, Lead, Stage, WarmthBand
 from leads.roles import REP
-from leads.selectors import leads_visible_to
+from leads.selectors import leads_visible_to, past_stale_threshold
 from referrals.models import Referral
 
 from .filters import DashboardFilters
@@ -475,21 +474,13 @@ def _snapshot_q(filters: DashboardFilters) -> Q:
     return q
 
 
-def stale_threshold_q(now: datetime) -> Q:
-    """Past its band's threshold, measured from the last conversation or, never reached, from arrival."""
-    past = Q()
-    for band, days in settings.STALE_AFTER_DAYS.items():
-        past |= Q(warmth_band=band, quiet_since__lte=now - timedelta(days=days))
-    return past
-
-
 def stale_leads(user: Any, filters: DashboardFilters, *, now: datetime | None = None) -> QuerySet[Lead]:
     """Leads going cold, the longest-quiet first (rank by how far past their threshold is left to the reader)."""
     now = now or timezone.now()
     return (
         dashboard_leads(user, filters)
         .annotate(quiet_since=Coalesce("last_conversation_at", "created_at"))
-        .filter(stale_threshold_q(now), do_not_call=False)
+        .filter(past_stale_threshold(now), do_not_call=False)
         .exclude(stage__in=CLOSED_STAGES)
         .select_related("owner")
         .order_by("quiet_since", "pk")

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from leads.models import ConnectionType, FollowUp, Lead, Stage
 from leads.roles import ADMIN, MANAGER, role_of
+from leads.selectors import past_stale_threshold
 
 from .models import DuplicatePair, LostReason
 
@@ -64,12 +65,7 @@ def escalation_condition(now: datetime) -> Q:
     overdue = Exists(
         FollowUp.objects.filter(lead_id=OuterRef("pk"), status=FollowUp.Status.OPEN, due_at__lt=overdue_cutoff)
     )
-    long_stale = Q()
-    for band, days in settings.STALE_AFTER_DAYS.items():
-        cutoff = now - timedelta(days=days * settings.HYGIENE_ESCALATE_STALE_MULTIPLE)
-        long_stale |= Q(warmth_band=band) & (
-            Q(last_conversation_at__lt=cutoff) | Q(last_conversation_at__isnull=True, created_at__lt=cutoff)
-        )
+    long_stale = past_stale_threshold(now, multiple=settings.HYGIENE_ESCALATE_STALE_MULTIPLE)
     not_snoozed = Q(stale_snoozed_until__isnull=True) | Q(stale_snoozed_until__lte=now)
     return (Q(overdue) | long_stale) & not_snoozed & Q(do_not_call=False) & ~Q(stage__in=(Stage.WON, Stage.LOST))
 
