@@ -22,9 +22,8 @@ def demo_mode(settings):
 
 
 def snapshot() -> list[tuple]:
-    return list(
-        Lead.objects.order_by("email").values_list("email", "connection_type", "stage", "owner__username", "warmth")
-    )
+    # Sorted whole, not by email alone: the demo plants duplicates, and tied emails come back in any order.
+    return sorted(Lead.objects.values_list("email", "connection_type", "stage", "owner__username", "warmth"))
 
 
 def wipe() -> None:
