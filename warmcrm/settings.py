@@ -6,10 +6,12 @@ filesystem broker in ./var/celery). Production changes only environment variable
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -49,6 +51,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     "warmcrm",
     "leads",
     "referrals",
@@ -61,6 +65,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -70,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the lockout page
 ]
 
 ROOT_URLCONF = "warmcrm.urls"
@@ -111,6 +117,7 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username + address before the password check
     "django.contrib.auth.backends.ModelBackend",
     "leads.roles.AdminRoleBackend",
 ]
@@ -123,6 +130,16 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Login throttling (django-axes): N failed logins for one username from one address lock that pair out
+# for a cool-off; the login page and the Django admin's login say so. Admins unlock in Admin -> Access attempts
+# (or `manage.py axes_reset_username NAME`). A successful login clears the pair's failures.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "warmcrm.login_throttle.lockout_response"
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", default="UTC")
@@ -156,6 +173,23 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True  # pages carry the token in the form and in <body hx-headers>; no script reads the cookie
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files, no inline code, no
+# framing. htmx, Chart.js, Swagger UI (drf-spectacular-sidecar) and the Django admin all load from files.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # the favicon placeholder and the admin's and Swagger UI's inline SVG icons
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
@@ -172,7 +206,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # lockouts are warnings; every successful login is not news
+    },
 }
 
 # --- Celery: filesystem broker in ./var/celery unless CELERY_BROKER_URL says otherwise ------------
@@ -189,7 +226,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
+    # Redis hands a message a worker took but never acknowledged (acks_late; the worker was killed) to another
+    # worker after this many seconds. It must exceed the longest task (a chunk's time limit is 11 minutes), or
+    # a task still running is started a second time; the catch-up job resumes a killed import sooner.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=60 * 60)}
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="warmcrm")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -222,7 +262,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "leads.tasks.warmth_recompute_all",
         "schedule": WARMTH_RECOMPUTE_MINUTES * 60.0,
     },
+    # Redoes what a lost message left undone: stalled imports, referrers whose rescore never ran.
+    "catch-up": {"task": "leads.tasks.catch_up", "schedule": env.float("CATCH_UP_MINUTES", default=2) * 60.0},
 }
+# An import whose worker has not reported for this long has lost it; the catch-up queues it again.
+IMPORT_STALE_AFTER_SECONDS = env.int("IMPORT_STALE_AFTER_SECONDS", default=120)
 # The dashboard's "moved band this week" compares today's band counts with the snapshot of a week ago.
 CELERY_BEAT_SCHEDULE["dashboard-band-snapshot"] = {
     "task": "warmcrm.dashboard.tasks.band_snapshot_take",
