@@ -47,3 +47,26 @@ class Call(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()}: {self.lead} at {self.called_at:%Y-%m-%d %H:%M}"
+
+
+class RepCallHour(models.Model):
+    """How many calls, conversations and appointments a rep logged in one UTC hour: what rep activity sums.
+
+    Hours, not days, and in UTC: a period runs from midnight to midnight in the reader's own time zone,
+    and any zone's midnight falls on a UTC hour boundary or inside one hour at each end, which the
+    dashboard counts from the calls themselves. Kept exact by calls.services (call_log adds to its hour in
+    the call's transaction; rep_call_hours_rebuild recounts hours from the calls).
+    """
+
+    hour = models.DateTimeField(help_text="The start of the hour, UTC.")
+    rep = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    calls = models.PositiveIntegerField(default=0)
+    conversations = models.PositiveIntegerField(default=0)
+    appointments = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-hour", "rep"]
+        constraints = [models.UniqueConstraint(fields=["hour", "rep"], name="rep_call_hour_one_row")]
+
+    def __str__(self) -> str:
+        return f"{self.rep_id} at {self.hour:%Y-%m-%d %H:00}: {self.calls} calls"

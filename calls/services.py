@@ -3,24 +3,38 @@
 It all happens in one transaction with the lead row locked, so two reps logging calls on the same
 lead at once both get saved and the lead's state stays consistent, and a broker outage never leaves
 a call without its follow-up (see docs/architecture.md).
+
+The same transaction keeps the dashboard's call totals: the lead's first call / conversation /
+appointment and the rep's RepCallHour row. Anything that writes calls another way (bulk loads, the
+admin, deletions) recounts them from the calls with call_totals_refresh or call_totals_rebuild.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from leads.models import FollowUp, Lead
 from leads.services import follow_up_schedule, follow_ups_close_open, lead_rescore, lead_set_stage
 
 from . import outcomes
-from .models import Call, Outcome
+from .models import Call, Outcome, RepCallHour
+
+# The lead's call totals: each is the time of its first call with one of these outcomes (None: any outcome).
+FIRST_CALL_FIELDS: dict[str, frozenset[str] | None] = {
+    "first_call_at": None,
+    "first_conversation_at": outcomes.CONVERSATIONS,
+    "first_appointment_set_at": frozenset({Outcome.APPOINTMENT_SET.value}),
+}
 
 
 def call_back_due_at(day: date) -> datetime:
@@ -71,7 +85,11 @@ def call_log(
     )
     for name, value in asdict(history).items():
         setattr(lead, name, value)
-    lead.save(update_fields=[*asdict(history), "updated_at"])
+    for name, counted in FIRST_CALL_FIELDS.items():
+        if (counted is None or outcome in counted) and (getattr(lead, name) is None or called_at < getattr(lead, name)):
+            setattr(lead, name, called_at)
+    lead.save(update_fields=[*asdict(history), *FIRST_CALL_FIELDS, "updated_at"])
+    _rep_call_hour_add(call)
 
     stage = outcomes.stage_after_call(lead.stage, outcome=outcome)
     if stage != lead.stage:
@@ -107,3 +125,93 @@ def _follow_ups_after_call(*, lead: Lead, call: Call, now: datetime) -> None:
             reason=FollowUp.Reason.RETRY,
             replace_reasons=(FollowUp.Reason.STALE,),
         )
+
+
+# --- The dashboard's call totals ----------------------------------------------------------------------
+
+
+def hour_of(moment: datetime) -> datetime:
+    """The start of the UTC hour `moment` falls in: the key of RepCallHour."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _rep_call_hour_add(call: Call) -> None:
+    """One more call in its rep's hour: an upsert, so concurrent calls of one rep both count."""
+    if call.rep_id is None:
+        return  # nobody's activity
+    table = connection.ops.quote_name(RepCallHour._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (hour, rep_id, calls, conversations, appointments) "  # noqa: S608 - no user input
+            "VALUES (%s, %s, 1, %s, %s) ON CONFLICT (hour, rep_id) DO UPDATE SET "
+            f"calls = {table}.calls + 1, conversations = {table}.conversations + excluded.conversations, "
+            f"appointments = {table}.appointments + excluded.appointments",
+            [
+                connection.ops.adapt_datetimefield_value(hour_of(call.called_at)),
+                call.rep_id,
+                int(call.outcome in outcomes.CONVERSATIONS),
+                int(call.outcome == Outcome.APPOINTMENT_SET),
+            ],
+        )
+
+
+def lead_call_facts_refresh(*, leads: QuerySet[Lead]) -> int:
+    """Recount the first call / conversation / appointment of `leads` from their calls: one UPDATE."""
+    calls = Call.objects.filter(lead_id=OuterRef("pk")).order_by("called_at").values("called_at")
+    return leads.update(
+        **{
+            name: Subquery((calls if counted is None else calls.filter(outcome__in=counted))[:1])
+            for name, counted in FIRST_CALL_FIELDS.items()
+        }
+    )
+
+
+@transaction.atomic
+def rep_call_hours_rebuild(*, hours: Iterable[datetime] | None = None) -> int:
+    """Recount RepCallHour rows from the calls: for the given hours, or (None) all of them. Safe to run twice.
+
+    Set-based: one DELETE, then one INSERT ... SELECT of the calls grouped by rep and UTC hour.
+    """
+    rows, calls = RepCallHour.objects.all(), Call.objects.filter(rep__isnull=False)
+    if hours is not None:
+        starts = sorted({hour_of(moment) for moment in hours})
+        if not starts:
+            return 0
+        in_hours = Q()
+        for start in starts:
+            in_hours |= Q(called_at__gte=start, called_at__lt=start + timedelta(hours=1))
+        rows, calls = rows.filter(hour__in=starts), calls.filter(in_hours)
+    rows.delete()
+    grouped = (
+        calls.annotate(bucket=TruncHour("called_at", tzinfo=UTC))
+        .order_by()
+        .values("bucket", "rep_id")
+        .annotate(
+            n_calls=Count("pk"),
+            n_conversations=Count("pk", filter=Q(outcome__in=outcomes.CONVERSATIONS)),
+            n_appointments=Count("pk", filter=Q(outcome=Outcome.APPOINTMENT_SET)),
+        )
+    )
+    select_sql, params = grouped.query.sql_with_params()
+    table = connection.ops.quote_name(RepCallHour._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (hour, rep_id, calls, conversations, appointments) "  # noqa: S608 - no user input
+            "SELECT grouped.bucket, grouped.rep_id, grouped.n_calls, grouped.n_conversations, grouped.n_appointments "
+            f"FROM ({select_sql}) AS grouped",
+            params,
+        )
+        return cursor.rowcount
+
+
+def call_totals_refresh(*, lead_ids: Iterable[int], times: Iterable[datetime]) -> None:
+    """After calls were added, changed or removed other than by call_log: recount what they touched."""
+    lead_call_facts_refresh(leads=Lead.objects.filter(pk__in=set(lead_ids)))
+    rep_call_hours_rebuild(hours=times)
+
+
+@transaction.atomic
+def call_totals_rebuild() -> None:
+    """Recount every lead's and every hour's totals, after a bulk load (seed_demo, benchmarks). Minutes at most."""
+    lead_call_facts_refresh(leads=Lead.objects.all())
+    rep_call_hours_rebuild()

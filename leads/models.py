@@ -86,6 +86,12 @@ class Lead(models.Model):
     forgot_us_at = models.DateTimeField(null=True, blank=True, help_text="Last call where they did not remember us.")
     not_interested_at = models.DateTimeField(null=True, blank=True)
     stale_snoozed_until = models.DateTimeField(null=True, blank=True)
+    # What the lead's calls add up to, for the dashboard (kept by calls.services: call_log, call_facts_refresh).
+    first_call_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_conversation_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_appointment_set_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="The first call with the outcome appointment set."
+    )
     stale_snooze_reason = models.CharField(max_length=200, blank=True)
 
     warmth = models.PositiveSmallIntegerField(default=0)

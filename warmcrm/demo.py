@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from calls import outcomes
 from calls.models import Call, Outcome
+from calls.services import FIRST_CALL_FIELDS, rep_call_hours_rebuild
 from leads.contact import InvalidPhone, normalize_phone
 from leads.models import ConnectionType, Event, FollowUp, Lead, Stage, TimelineEntry
 from leads.services import RecomputeReport, user_create, warmth_recompute_all
@@ -217,6 +218,7 @@ def seed_demo(
             )
         log(f"  leads {report.leads:,} / {leads:,}, calls {report.calls:,}")
     _plant_duplicates(rng)
+    rep_call_hours_rebuild()  # the calls were bulk-inserted; the leads' own totals were set with them
     report.warmth = warmth_recompute_all()
     report.follow_ups = FollowUp.objects.count()
     from warmcrm.hygiene.services import duplicates_find  # the demo shows pairs without waiting for the night
@@ -392,4 +394,6 @@ def _calls_for(rng: random.Random, lead: Lead, anchor: datetime) -> list[Call]:
     lead.lost_reason = "Not interested" if stage == Stage.LOST else ""
     for name in outcomes.CallHistory.__dataclass_fields__:
         setattr(lead, name, getattr(history, name))
+    for name, counted in FIRST_CALL_FIELDS.items():  # the calls are in time order
+        setattr(lead, name, next((c.called_at for c in calls if counted is None or c.outcome in counted), None))
     return calls

@@ -30,6 +30,7 @@ import pytest
 from django.test import Client
 
 from calls.models import Outcome
+from calls.services import call_totals_rebuild
 from leads.models import ConnectionType, FollowUp, Stage
 from tests.factories import (
     CallFactory,
@@ -135,6 +136,7 @@ def world(db, frozen) -> World:
     CallFactory(lead=L["L9"], rep=rita, called_at=at(3, 10), outcome=Outcome.APPOINTMENT_SET)
     CallFactory(lead=L["L10"], rep=raj, called_at=at(3, 5), outcome=Outcome.WRONG_NUMBER)
     CallFactory(lead=L["L11"], rep=rosa, called_at=at(11, 2, year=2025), outcome=Outcome.APPOINTMENT_SET)
+    call_totals_rebuild()  # the factory writes calls directly; call_log would have kept the totals itself
 
     ReferralFactory(source=anna, lead=L["L5"], referred_on=at(3, 16).date())
     ReferralFactory(source=anna, lead=L["L6"], referred_on=at(3, 17).date())

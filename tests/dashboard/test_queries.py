@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from calls.models import Outcome
+from calls.services import call_totals_rebuild
 from leads.models import ConnectionType, Stage
 from tests.dashboard.conftest import at
 from tests.factories import (
@@ -42,6 +43,7 @@ def grow(world, factor: int) -> None:
             CallFactory(lead=lead, rep=rep, called_at=at(3, 4), outcome=Outcome.NO_ANSWER)
             FollowUpFactory(lead=lead, owner=rep, due_at=at(3, 5))
         ReferralFactory(lead__owner=rep, lead__created_at=at(3, 6), referred_on=at(3, 6).date())
+    call_totals_rebuild()
     band_snapshot_take(day=at(3, 11).date())
 
 

@@ -8,6 +8,10 @@ Definitions (also shown on the page and in README.md):
   outcomes of calls.outcomes.CONVERSATIONS; a converted referral is a referred lead that was won;
 - stale: not do-not-call, not won or lost, and no conversation (or, never called, no arrival) for longer
   than its band's settings.STALE_AFTER_DAYS.
+
+The call figures are read from totals that calls.services keeps in the call's own transaction, not by
+probing the calls: the lead's first_call_at / first_conversation_at / first_appointment_set_at, and
+calls.models.RepCallHour for rep activity (see docs/architecture.md, "Dashboard").
 """
 
 from __future__ import annotations
@@ -23,13 +27,10 @@ from django.db import connection, transaction
 from django.db.models import (
     Avg,
     Count,
-    DateTimeField,
     DurationField,
-    Exists,
     ExpressionWrapper,
     F,
     Max,
-    OuterRef,
     Q,
     QuerySet,
     Subquery,
@@ -39,8 +40,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from calls.models import Call, Outcome
+from calls.models import Call, Outcome, RepCallHour
 from calls.outcomes import CONVERSATIONS
+from calls.services import hour_of
 from leads.models import ConnectionType, FollowUp, Lead, Stage, WarmthBand
 from leads.roles import REP
 from leads.selectors import leads_visible_to, past_stale_threshold
@@ -53,6 +55,9 @@ FUNNEL_STAGES = [Stage.NEW, Stage.ATTEMPTED, Stage.CONNECTED, Stage.APPOINTMENT_
 APPOINTMENT_STAGES = [Stage.APPOINTMENT_SET, Stage.QUALIFIED, Stage.WON]
 CLOSED_STAGES = [Stage.WON, Stage.LOST]
 STALE_LIST_LIMIT = 50
+HAS_CALL = Q(first_call_at__isnull=False)
+HAS_CONVERSATION = Q(first_conversation_at__isnull=False)
+HAS_APPOINTMENT_CALL = Q(first_appointment_set_at__isnull=False)
 REFERRER_PANEL_LIMIT = 20
 
 
@@ -84,10 +89,6 @@ def _in_period(leads: QuerySet[Lead], filters: DashboardFilters) -> QuerySet[Lea
     return leads.filter(created_at__gte=filters.period.start, created_at__lt=filters.period.end)
 
 
-def _has_call(**conditions: Any) -> Exists:
-    return Exists(Call.objects.filter(lead_id=OuterRef("pk"), **conditions))
-
-
 # --- Funnel -------------------------------------------------------------------------------------
 
 
@@ -104,7 +105,8 @@ def cohort_counts(user: Any, filters: DashboardFilters) -> dict[str, dict[str, i
     """One pass over the leads that came in during the period, grouped by connection type.
 
     The funnel and the connection panel both read it, so the page scans the leads once. Each count is
-    a conditional aggregate; the calls are looked at through EXISTS on the (lead, called_at) index.
+    a conditional aggregate over lead columns: the lead row carries when it was first called, first
+    reached and first given an appointment.
     """
     order = [str(stage) for stage in FUNNEL_STAGES]
 
@@ -113,17 +115,12 @@ def cohort_counts(user: Any, filters: DashboardFilters) -> dict[str, dict[str, i
 
     grouped = (
         _in_period(dashboard_leads(user, filters), filters)
-        .annotate(
-            has_call=_has_call(),
-            has_conversation=_has_call(outcome__in=CONVERSATIONS),
-            has_appointment=_has_call(outcome=Outcome.APPOINTMENT_SET),
-        )
         .order_by()
         .values("connection_type")
         .annotate(
             **{f"now_{stage}": Count("pk", filter=Q(stage=stage)) for stage in Stage.values},
-            reached_attempted=Count("pk", filter=beyond(Stage.ATTEMPTED) | Q(has_call=True)),
-            reached_connected=Count("pk", filter=beyond(Stage.CONNECTED) | Q(has_conversation=True)),
+            reached_attempted=Count("pk", filter=beyond(Stage.ATTEMPTED) | HAS_CALL),
+            reached_connected=Count("pk", filter=beyond(Stage.CONNECTED) | HAS_CONVERSATION),
             reached_qualified=Count("pk", filter=beyond(Stage.QUALIFIED)),
             **_conversion_counts(),
         )
@@ -191,8 +188,8 @@ class ConversionRow:
 def _conversion_counts() -> dict[str, Any]:
     return {
         "leads": Count("pk"),
-        "contacted": Count("pk", filter=Q(has_call=True)),
-        "appointments": Count("pk", filter=Q(stage__in=APPOINTMENT_STAGES) | Q(has_appointment=True)),
+        "contacted": Count("pk", filter=HAS_CALL),
+        "appointments": Count("pk", filter=Q(stage__in=APPOINTMENT_STAGES) | HAS_APPOINTMENT_CALL),
         "won": Count("pk", filter=Q(stage=Stage.WON)),
     }
 
@@ -246,26 +243,17 @@ class EventRow:
 
 def events(user: Any, filters: DashboardFilters) -> list[EventRow]:
     """Per trade show: its leads that came in during the period, how fast they were called, what they became."""
-    first_call = Subquery(
-        Call.objects.filter(lead_id=OuterRef("pk")).order_by("called_at").values("called_at")[:1],
-        output_field=DateTimeField(),
-    )
     grouped = (
         _in_period(dashboard_leads(user, filters), filters)
         .filter(event__isnull=False)
-        .annotate(
-            first_call_at=first_call,
-            called_within_7_days=_has_call(called_at__lt=OuterRef("created_at") + timedelta(days=7)),
-            has_appointment=_has_call(outcome=Outcome.APPOINTMENT_SET),
-        )
         .order_by()
         .values("event_id", "event__name", "event__date")
         .annotate(
-            # Each annotation referenced once: the database would run a referenced subquery again per use.
             leads=Count("pk"),
-            appointments=Count("pk", filter=Q(stage__in=APPOINTMENT_STAGES) | Q(has_appointment=True)),
+            appointments=Count("pk", filter=Q(stage__in=APPOINTMENT_STAGES) | HAS_APPOINTMENT_CALL),
             won=Count("pk", filter=Q(stage=Stage.WON)),
-            contacted_7_days=Count("pk", filter=Q(called_within_7_days=True)),
+            # Some call within 7 days of arriving exactly when the first call was.
+            contacted_7_days=Count("pk", filter=Q(first_call_at__lt=F("created_at") + timedelta(days=7))),
             # AVG skips leads never called (NULL).
             time_to_first_call=Avg(
                 ExpressionWrapper(F("first_call_at") - F("created_at"), output_field=DurationField())
@@ -353,26 +341,13 @@ class RepRow:
 def rep_activity(user: Any, filters: DashboardFilters) -> list[RepRow]:
     """Per rep in scope: calls made in the period on leads matching the filters, and their follow-ups.
 
-    Three queries: their calls grouped by rep, the reps, their follow-ups grouped by owner. Grouping each
+    Three queries: their calls counted by rep, the reps, their follow-ups grouped by owner. Grouping each
     table on its own keeps a rep's thousands of calls from multiplying with their follow-ups in a join.
     """
     period = filters.period
     users = get_user_model().objects.filter(filters.user_q())
     rep_group = get_user_model().groups.through.objects.filter(group__name=REP).values("user_id")
-    calls = Call.objects.filter(
-        filters.lead_attributes_q("lead__"), called_at__gte=period.start, called_at__lt=period.end
-    )
-    call_counts = {
-        row["rep_id"]: row
-        for row in calls.filter(rep_id__in=users.values("pk"))
-        .order_by()
-        .values("rep_id")
-        .annotate(
-            calls=Count("pk"),
-            conversations=Count("pk", filter=Q(outcome__in=CONVERSATIONS)),
-            appointments=Count("pk", filter=Q(outcome=Outcome.APPOINTMENT_SET)),
-        )
-    }
+    call_counts = _calls_by_rep(filters, users.values("pk"))
     # Active reps, with or without calls, and anyone else in scope (a manager, a rep since deactivated) who called.
     reps = list(
         users.filter(Q(pk__in=rep_group, is_active=True) | Q(pk__in=list(call_counts)))
@@ -408,6 +383,56 @@ def rep_activity(user: Any, filters: DashboardFilters) -> list[RepRow]:
         )
     rows.sort(key=lambda row: -row.calls)  # stable: ties stay in name order
     return rows
+
+
+def _count_calls(calls: QuerySet[Call]) -> QuerySet:
+    return (
+        calls.order_by()
+        .values("rep_id")
+        .annotate(
+            n_calls=Count("pk"),
+            n_conversations=Count("pk", filter=Q(outcome__in=CONVERSATIONS)),
+            n_appointments=Count("pk", filter=Q(outcome=Outcome.APPOINTMENT_SET)),
+        )
+    )
+
+
+def _calls_by_rep(filters: DashboardFilters, rep_ids: QuerySet) -> dict[int, dict[str, int]]:
+    """Calls, conversations and appointments per rep in the period: one query.
+
+    Without a connection or event filter, the period's whole UTC hours come from RepCallHour and only the
+    calls in the partial hour at each end (a time zone half an hour off UTC) are counted from calls. Those
+    two filters are about the lead as it is now, which the hourly totals do not record: then the calls
+    themselves are counted, joined to their leads.
+    """
+    start, end = filters.period.start, filters.period.end
+    calls = Call.objects.filter(rep_id__in=rep_ids)
+    if filters.lead_attributes_q():
+        grouped = _count_calls(
+            calls.filter(filters.lead_attributes_q("lead__"), called_at__gte=start, called_at__lt=end)
+        )
+    else:
+        first_hour, last_hour = hour_of(start), hour_of(end)
+        if first_hour < start:
+            first_hour += timedelta(hours=1)
+        if first_hour > last_hour:  # less than an hour: all of it from the calls
+            first_hour = last_hour = end
+        hourly = (
+            RepCallHour.objects.filter(rep_id__in=rep_ids, hour__gte=first_hour, hour__lt=last_hour)
+            .order_by()
+            .values("rep_id")
+            .annotate(n_calls=Sum("calls"), n_conversations=Sum("conversations"), n_appointments=Sum("appointments"))
+        )
+        edges = calls.filter(
+            Q(called_at__gte=start, called_at__lt=first_hour) | Q(called_at__gte=last_hour, called_at__lt=end)
+        )
+        grouped = hourly.union(_count_calls(edges), all=True)
+    counts: dict[int, dict[str, int]] = {}
+    for row in grouped:
+        totals = counts.setdefault(row["rep_id"], {"calls": 0, "conversations": 0, "appointments": 0})
+        for name in totals:
+            totals[name] += row[f"n_{name}"]
+    return counts
 
 
 # --- Warmth bands and stale leads -------------------------------------------------------------------

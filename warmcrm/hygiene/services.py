@@ -44,6 +44,8 @@ MERGE_FIELDS = (
 )
 # Call history: the merged lead has had every conversation either had, so the latest of each counts.
 LATEST_OF = ("last_conversation_at", "last_attempt_at", "last_appointment_at", "forgot_us_at", "not_interested_at")
+# And it takes over both leads' calls, so its first call (conversation, appointment) is the earlier one.
+EARLIEST_OF = ("first_call_at", "first_conversation_at", "first_appointment_set_at")
 
 
 @dataclass
@@ -210,9 +212,10 @@ def _merge_fields(survivor: Lead, other: Lead, take_from_other: set[str] | froze
         survivor.lost_reason = other.lost_reason
     if survivor.stage != Stage.LOST:
         survivor.lost_reason = ""
-    for name in LATEST_OF:
-        values = [value for value in (getattr(survivor, name), getattr(other, name)) if value is not None]
-        setattr(survivor, name, max(values) if values else None)
+    for names, pick in ((LATEST_OF, max), (EARLIEST_OF, min)):
+        for name in names:
+            values = [value for value in (getattr(survivor, name), getattr(other, name)) if value is not None]
+            setattr(survivor, name, pick(values) if values else None)
     # Unanswered attempts count since the last conversation: the lead with the latest attempt knows best.
     never = datetime.min.replace(tzinfo=UTC)
     if (other.last_attempt_at or never) > (survivor.last_attempt_at or never):
