@@ -13,6 +13,7 @@ app_name = "api"
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
+router.include_format_suffixes = False  # JSON only: leads/1/calls.json was a 500 (the actions take no format)
 router.register("leads", views.LeadViewSet, basename="lead")
 router.register("calls", views.CallViewSet, basename="call")
 router.register("follow-ups", views.FollowUpViewSet, basename="follow-up")
