@@ -43,7 +43,8 @@ from .warmth import WarmthInputs, compute_warmth
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 2000
-STALE_AFTER = timedelta(minutes=2)  # a running job whose heartbeat is older has lost its worker
+# A running job whose heartbeat is older has lost its worker (leads.tasks.catch_up queues it again).
+STALE_AFTER = timedelta(seconds=settings.IMPORT_STALE_AFTER_SECONDS)
 SAMPLE_LIMIT = 100  # warnings and errors kept on the job for the pages; the error file has them all
 FILL_FIELDS = ("first_name", "last_name", "title", "company", "email", "phone", "phone_e164", "research_notes")
 ERROR_COLUMNS = ("Reason", "Row in file")
@@ -208,9 +209,11 @@ def import_mapping_remember(*, headers: Sequence[str], mapping: Sequence[str], a
 
 
 def _enqueue(job: ImportJob) -> None:
+    from warmcrm.celery import enqueue_safely
+
     from .tasks import import_job_run  # tasks import services; import here to avoid the cycle
 
-    import_job_run.delay_on_commit(job.pk)
+    enqueue_safely(import_job_run, job.pk)  # lost when the broker is down: imports_resume_stalled queues it again
 
 
 @transaction.atomic
@@ -284,6 +287,21 @@ def import_job_rerun(*, job: ImportJob, actor: Any) -> ImportJob:
     job.save(update_fields=["status", "heartbeat_at", "run_token", "failure"])
     _enqueue(job)
     return job
+
+
+def imports_resume_stalled(*, now: datetime | None = None) -> int:
+    """Queue again every import whose worker died or whose message was lost (the periodic catch-up)."""
+    queued = 0
+    active = (ImportJob.Status.QUEUED, ImportJob.Status.CHECKING, ImportJob.Status.RUNNING)
+    for job in ImportJob.objects.filter(status__in=active):
+        if job_is_stalled(job, now=now):
+            try:
+                import_job_rerun(job=job, actor=None)
+            except ValidationError:
+                continue  # a worker took it meanwhile
+            logger.warning("import %s had stalled (%s); queued again", job.pk, job.status)
+            queued += 1
+    return queued
 
 
 # --- Running --------------------------------------------------------------------------------------

@@ -18,7 +18,12 @@ from django.utils import timezone
 from .models import ConnectionType, FollowUp, Lead, Stage, TimelineEntry
 from .roles import ADMIN, ROLES
 from .selectors import lead_warmth, past_stale_threshold, warmth_weights
-from .warmth_db import band_expression, refresh_referrer_conversions, score_expression
+from .warmth_db import (
+    band_expression,
+    referrer_conversions_expression,
+    refresh_referrer_conversions,
+    score_expression,
+)
 
 CLOSED_STAGES = (Stage.WON, Stage.LOST)
 
@@ -82,9 +87,11 @@ def lead_set_stage(*, lead: Lead, actor: Any | None, stage: str, lost_reason: st
     referral = getattr(lead, "referral", None)
     if referral is not None and Stage.WON in (previous, stage):
         # The referrer's conversion count changed, so their other referrals score differently.
+        from warmcrm.celery import enqueue_safely
+
         from .tasks import referrer_rescore  # tasks import services; import here to avoid the cycle
 
-        referrer_rescore.delay_on_commit(referral.source_id)
+        enqueue_safely(referrer_rescore, referral.source_id)  # if lost, referrers_rescore_out_of_date catches up
     return lead
 
 
@@ -274,6 +281,19 @@ def warmth_recompute(*, leads: QuerySet[Lead], now: datetime) -> tuple[int, int]
     band = band_expression(weights)
     changed = leads.exclude(warmth_band=band).update(warmth_band=band)
     return scored, changed
+
+
+def referrers_rescore_out_of_date(*, now: datetime) -> int:
+    """Rescore the leads of every referrer whose stored conversion count is behind (its rescore was lost)."""
+    from referrals.models import ReferralSource  # leads never imports referrals at module level
+
+    behind = ReferralSource.objects.alias(counted=referrer_conversions_expression()).exclude(
+        referrals_converted=F("counted")
+    )
+    if not behind.exists():
+        return 0
+    scored, _ = warmth_recompute(leads=Lead.objects.filter(referral__source__in=behind), now=now)
+    return scored
 
 
 def stale_leads(*, leads: QuerySet[Lead], now: datetime) -> QuerySet[Lead]:

@@ -41,9 +41,9 @@ def referrals_converted_expression() -> Expression:
     return Greatest(Coalesce(Subquery(stored, output_field=IntegerField()), _int(0)) - own, _int(0))
 
 
-def refresh_referrer_conversions(*, leads: QuerySet) -> int:
-    """Recount converted referrals (one UPDATE) for the referrers of these leads' referrals."""
-    from referrals.models import Referral, ReferralSource
+def referrer_conversions_expression() -> Expression:
+    """A referral source's converted (won) referrals, counted now: what `referrals_converted` should hold."""
+    from referrals.models import Referral
 
     won = (
         Referral.objects.filter(source_id=OuterRef("pk"), lead__stage="won")
@@ -52,10 +52,15 @@ def refresh_referrer_conversions(*, leads: QuerySet) -> int:
         .annotate(n=Count("pk"))
         .values("n")
     )
+    return Coalesce(Subquery(won, output_field=IntegerField()), _int(0))
+
+
+def refresh_referrer_conversions(*, leads: QuerySet) -> int:
+    """Recount converted referrals (one UPDATE) for the referrers of these leads' referrals."""
+    from referrals.models import Referral, ReferralSource
+
     sources = Referral.objects.filter(lead__in=leads).values("source_id")
-    return ReferralSource.objects.filter(pk__in=sources).update(
-        referrals_converted=Coalesce(Subquery(won, output_field=IntegerField()), _int(0))
-    )
+    return ReferralSource.objects.filter(pk__in=sources).update(referrals_converted=referrer_conversions_expression())
 
 
 def decay_expression(weights: Weights, now: datetime) -> Expression:

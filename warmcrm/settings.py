@@ -227,9 +227,17 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 else:
     # Redis hands a message a worker took but never acknowledged (acks_late; the worker was killed) to another
-    # worker after this many seconds. It must exceed the longest task (a chunk's time limit is 11 minutes), or
-    # a task still running is started a second time; the catch-up job resumes a killed import sooner.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=60 * 60)}
+    # worker once it is this many seconds old, found by a sweep every CELERY_UNACKED_RESTORE_SECONDS. The timeout
+    # must exceed the longest task (a chunk's limit is 11 minutes), or a task still running starts a second
+    # time; the catch-up job resumes a killed import sooner. The socket timeouts stop a publish from waiting
+    # forever on a broker that vanished without closing the connection.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=60 * 60),
+        "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_SECONDS", default=60),
+        "unacked_restore_throttle": 1,
+        "socket_connect_timeout": 5,
+        "socket_timeout": 30,
+    }
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="warmcrm")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)

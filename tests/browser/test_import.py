@@ -19,9 +19,7 @@ def queued(monkeypatch, settings, tmp_path) -> list[int]:
     """Jobs the pages queue; the test plays the Celery worker so it can watch the page wait for it."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
     jobs: list[int] = []
-    from leads import tasks
-
-    monkeypatch.setattr(tasks.import_job_run, "delay_on_commit", jobs.append)
+    monkeypatch.setattr(import_services, "_enqueue", lambda job: jobs.append(job.pk))
     return jobs
 
 

@@ -38,12 +38,12 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for(check: Callable[[], bool], *, seconds: float = 60, what: str = "") -> None:
+def wait_for(check: Callable[[], bool], *, seconds: float = 60, what: str = "", interval: float = 0.5) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if check():
             return
-        time.sleep(0.5)
+        time.sleep(interval)
     raise AssertionError(f"timed out after {seconds:.0f}s waiting for {what}")
 
 
