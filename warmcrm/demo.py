@@ -8,6 +8,7 @@ and warmth is scored by the same set-based recompute the periodic job uses.
 from __future__ import annotations
 
 import random
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -227,6 +228,12 @@ def seed_demo(
     return report
 
 
+def _ascii(email: str) -> str:
+    """'chloé.øster.7@acme.example' -> 'chloe.ster.7@acme.example': Django's EmailValidator takes ASCII only,
+    and a lead whose email fails it cannot change stage (the service validates the whole row)."""
+    return unicodedata.normalize("NFKD", email).encode("ascii", "ignore").decode()
+
+
 def _plant_duplicates(rng: random.Random, *, count: int = 3) -> None:
     """Make a few seeded leads look entered twice, as in real pipelines: same email, same phone, a typo and 'Inc'.
 
@@ -300,7 +307,7 @@ def _lead_batch(
             last_name=last,
             title=rng.choice(TITLES),
             company=company,
-            email=f"{first}.{last}.{report.leads + len(lead_rows)}@{company.split()[0]}.example".lower(),
+            email=_ascii(f"{first}.{last}.{report.leads + len(lead_rows)}@{company.split()[0]}.example".lower()),
             phone=phone,
             phone_e164=e164,
             owner=rng.choice(reps),

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from calls.models import Call
+from calls.services import call_log
 from leads.models import ConnectionType, FollowUp, Lead
 from leads.roles import role_of
 from leads.selectors import lead_warmth
@@ -83,3 +87,16 @@ def test_refuses_production_without_force(settings):
     with pytest.raises(CommandError, match="Refusing to add demo users"):
         call_command("seed_demo", "--leads", "5")
     assert not get_user_model().objects.exists()
+
+
+def test_seeded_leads_pass_validation_so_a_call_back_can_move_them_on():
+    # Accented names (Chloé, Øster) once made emails Django rejects: a stage-changing call then failed.
+    call_command("seed_demo", "--leads", "300", "--seed", "7")
+    for lead in Lead.objects.all():
+        lead.full_clean()
+    accented = Lead.objects.filter(first_name__in=["Chloé", "Zoë", "Tomás"]).first()
+    assert accented is not None and accented.email.isascii()
+    call_log(
+        lead=accented, rep=accented.owner, outcome="call_back", call_back_on=timezone.localdate() + timedelta(days=3)
+    )
+    assert Call.objects.filter(lead=accented, outcome="call_back").exists()
