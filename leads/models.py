@@ -7,7 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .contact import InvalidPhone, normalize_email, normalize_phone
@@ -109,11 +110,26 @@ class Lead(models.Model):
             models.Index(fields=["stage", "-warmth"], name="lead_stage_warmth"),  # board columns
             models.Index(fields=["owner", "last_attempt_at"], name="lead_owner_last_attempt"),  # cap, sort
             models.Index(fields=["connection_type"], name="lead_connection"),
-            models.Index(fields=["warmth_band"], name="lead_band"),
+            # Band counts of the dashboard and the band filter; owner and id make the counts index-only.
+            models.Index(fields=["warmth_band", "owner", "id"], name="lead_band_owner"),
             models.Index(fields=["last_conversation_at"], name="lead_last_conversation"),
             models.Index(fields=["email"], name="lead_email"),
             models.Index(fields=["phone_e164"], name="lead_phone"),
-            models.Index(fields=["created_at"], name="lead_created"),
+            # Arrival, then every column the dashboard's funnel, connection and event panels count (index-only).
+            models.Index(
+                fields=["created_at", "connection_type", "stage", "owner", "event", "first_call_at",
+                        "first_conversation_at", "first_appointment_set_at", "id"],
+                name="lead_cohort",
+            ),  # fmt: skip
+            # The stale list: open, callable leads, the longest quiet first, and (index-only) how many.
+            models.Index(
+                Coalesce("last_conversation_at", "created_at"),
+                *(F(name) for name in ("id", "warmth_band", "last_conversation_at", "created_at", "owner")),
+                name="lead_quiet_since",
+                condition=Q(do_not_call=False) & ~Q(stage__in=["won", "lost"]),
+            ),
+            # Due follow-ups skip do-not-call leads: the nav badge joins this instead of the table.
+            models.Index(fields=["id"], name="lead_callable", condition=Q(do_not_call=False)),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(warmth__gte=0, warmth__lte=100), name="lead_warmth_0_100"),
