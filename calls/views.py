@@ -62,10 +62,13 @@ def call_logged(request: HttpRequest, lead: Lead, call: Call, back: str) -> Http
         if back == "today":
             return redirect(f"{reverse('leads:today')}#row-{lead.pk}")
         return redirect("leads:detail", lead_id=lead.pk)
-    queue = selectors.today_queue(request.user)
     if back == "lead":
+        # The next lead is the queue's first other row: among the first two follow-ups, else the two warmest.
+        queue = selectors.today_queue(request.user, follow_up_limit=2, warm_limit=2)
         next_row = next((row for row in queue.rows if row.lead.pk != lead.pk), None)
         return render_lead_page(request, lead, notice=notice, next_row=next_row)
+    # The row and the counts are all Today shows of it: the counts without the lists (two queries, not four).
+    queue = selectors.today_queue(request.user, follow_up_limit=0, warm_limit=0)
     row = selectors.lead_queue_row(lead)
     context = {"row": row, "queue": queue, "logged": notice, "oob": True}
     html = render_to_string("leads/today.html#queue-row", context, request) + render_to_string(

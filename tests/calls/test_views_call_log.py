@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from calls.models import Call
@@ -132,3 +134,22 @@ def test_logging_from_today_issues_a_bounded_number_of_queries(rep_client, rep, 
     leads = LeadFactory.create_batch(size, owner=rep)
     with django_assert_max_num_queries(45):
         log(rep_client, leads[0], outcome="no_answer", back="today")
+
+
+def test_logging_from_today_counts_the_queue_without_listing_it(rep_client, rep):
+    leads = LeadFactory.create_batch(30, owner=rep)
+    FollowUpFactory(lead=leads[1], due_at=timezone.now() - timedelta(days=2))
+    with CaptureQueriesContext(connection) as queries:
+        html = log(rep_client, leads[0], outcome="voicemail", back="today").content.decode()
+    assert "<strong>1</strong> overdue" in html and "<strong>1</strong> call done today" in html
+    # Neither list of Today (follow-ups by priority, the warmest leads) is read to answer one row.
+    assert not [query for query in queries.captured_queries if '"leads_lead"."warmth" DESC' in query["sql"]]
+
+
+def test_from_the_lead_page_the_next_lead_is_the_first_follow_up_before_the_warmest(rep_client, rep, lead):
+    LeadFactory(owner=rep, first_name="Warmest", last_name="Lead", warmth=90)
+    due = LeadFactory(owner=rep, first_name="Due", last_name="Today", warmth=10)
+    FollowUpFactory(lead=lead, due_at=timezone.now() - timedelta(days=3))
+    FollowUpFactory(lead=due, due_at=timezone.now() - timedelta(days=1))
+    html = log(rep_client, lead, outcome="connected_other", back="lead").content.decode()
+    assert f'href="/leads/{due.pk}/">Next: Due Today' in html
