@@ -295,8 +295,10 @@ class ReferrerRow:
 
 def referrers(user: Any, filters: DashboardFilters, *, limit: int | None = REFERRER_PANEL_LIMIT) -> list[ReferrerRow]:
     """Referrers by referred leads won, then referrals made: the ones whose leads close come first."""
+    # The dashboard is for those who see every lead (views.manager_required): the filters (with a team
+    # manager's scope) apply through the join, not as an IN over all visible leads.
     referrals = Referral.objects.filter(
-        lead__in=dashboard_leads(user, filters),
+        filters.lead_q("lead__"),
         referred_on__gte=filters.period.first_day,
         referred_on__lte=filters.period.last_day,
     )
