@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from . import importing
+from . import importing, upload_safety
 from .models import ConnectionType, ImportJob
 from .roles import MANAGER, REP
 
@@ -32,6 +32,10 @@ class ImportUploadForm(forms.Form):
         upload = self.cleaned_data["file"]
         if upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
             raise forms.ValidationError(max_upload_message())
+        try:
+            upload_safety.upload_check(upload)  # zip bombs, million-column sheets and rows: before it is stored
+        except upload_safety.UploadRefused as exc:
+            raise forms.ValidationError(str(exc)) from exc
         return upload
 
 

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from leads import import_services, importing
+from leads import import_services, importing, upload_safety
 from leads.models import ConnectionType
 
 
@@ -46,8 +46,9 @@ class Command(BaseCommand):
         event_date = self._event_date(options["event_date"], options["event"])
         try:
             with open(path, "rb") as stream:
+                upload_safety.upload_check(stream)
                 headers = importing.read_table(stream, file_name=path.name).headers
-        except importing.UnreadableFile as exc:
+        except (importing.UnreadableFile, upload_safety.UploadRefused) as exc:
             self.stderr.write(f"{path.name}: {exc}")
             raise SystemExit(2) from exc
         mapping = import_services.remembered_mapping(headers) or importing.guess_mapping(headers)
