@@ -142,7 +142,7 @@ def _rep_call_hour_add(call: Call) -> None:
     table = connection.ops.quote_name(RepCallHour._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (hour, rep_id, calls, conversations, appointments) "  # noqa: S608 - no user input
+            f"INSERT INTO {table} (hour, rep_id, calls, conversations, appointments) "  # noqa: S608 # nosec B608 # no user input
             "VALUES (%s, %s, 1, %s, %s) ON CONFLICT (hour, rep_id) DO UPDATE SET "
             f"calls = {table}.calls + 1, conversations = {table}.conversations + excluded.conversations, "
             f"appointments = {table}.appointments + excluded.appointments",
@@ -196,7 +196,7 @@ def rep_call_hours_rebuild(*, hours: Iterable[datetime] | None = None) -> int:
     table = connection.ops.quote_name(RepCallHour._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (hour, rep_id, calls, conversations, appointments) "  # noqa: S608 - no user input
+            f"INSERT INTO {table} (hour, rep_id, calls, conversations, appointments) "  # noqa: S608 # nosec B608 # no user input
             "SELECT grouped.bucket, grouped.rep_id, grouped.n_calls, grouped.n_conversations, grouped.n_appointments "
             f"FROM ({select_sql}) AS grouped",
             params,

@@ -656,7 +656,7 @@ def _leads_by_contact(emails: set[str], phones: set[str]) -> list[dict[str, Any]
     columns = ", ".join(Lead._meta.get_field("id" if name == "pk" else name).column for name in LOOKUP_FIELDS)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {columns} FROM {Lead._meta.db_table} "
+            f"SELECT {columns} FROM {Lead._meta.db_table} "  # nosec B608 # model names, values are parameters
             "WHERE email = ANY(%s::text[]) OR phone_e164 = ANY(%s::text[]) ORDER BY id",
             [list(emails), list(phones)],
         )
@@ -999,7 +999,7 @@ class _PostgresWriter:
         arrays += [[state.last_conversation_at for state in states]]
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {Lead._meta.db_table} AS l SET {assignments}, updated_at = %s "
+                f"UPDATE {Lead._meta.db_table} AS l SET {assignments}, updated_at = %s "  # nosec B608 # model names
                 f"FROM unnest({unnest}) AS v(id, {', '.join(columns)}) WHERE l.id = v.id",
                 [now, *arrays],
             )
@@ -1012,7 +1012,7 @@ class _PostgresWriter:
             return
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {ImportRecord._meta.db_table} (job_id, lead_id, action, row_number) "
+                f"INSERT INTO {ImportRecord._meta.db_table} (job_id, lead_id, action, row_number) "  # nosec B608
                 "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::integer[]) "
                 "ON CONFLICT DO NOTHING",
                 [[job_id] * len(records), *(list(column) for column in zip(*records, strict=True))],

@@ -27,7 +27,7 @@ def band_snapshot_take(*, day: date) -> int:
     table = connection.ops.quote_name(BandSnapshot._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (date, band, owner_id, connection_type, event_id, count) "  # noqa: S608 - no user input
+            f"INSERT INTO {table} (date, band, owner_id, connection_type, event_id, count) "  # noqa: S608 # nosec B608 # no user input
             f"SELECT %s, grouped.* FROM ({select_sql}) AS grouped",
             [connection.ops.adapt_datefield_value(day), *params],
         )
