@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import importlib
 from datetime import UTC, datetime
+from io import StringIO
 from types import SimpleNamespace
 
 import pytest
 from django.apps import apps
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
@@ -214,3 +216,18 @@ def test_rep_activity_counts_the_readers_own_days_in_a_half_hour_zone(reps):
     assert week_calls("Asia/Kolkata") == [(name, 2, 1)]
     assert week_calls("UTC") == [(name, 1, 0)]
     assert NOW.weekday() == 2  # the week above is Monday 16 - Wednesday 18 March
+
+
+def test_the_rebuild_command_recounts_calls_written_by_sql(reps):
+    rita, _ = reps
+    lead = LeadFactory(owner=rita)
+    CallFactory(lead=lead, rep=rita, called_at=at(16, 10, 5), outcome=Outcome.CALL_BACK)
+    CallFactory(lead=lead, rep=rita, called_at=at(16, 10, 35), outcome=Outcome.NO_ANSWER)
+    assert hours() == [] and firsts(lead) == (None, None, None)  # the factory skipped call_log
+    out = StringIO()
+
+    call_command("call_totals_rebuild", stdout=out)
+
+    assert hours() == [(at(16, 10), "rita", 2, 1, 0)]
+    assert firsts(lead) == (at(16, 10, 5), at(16, 10, 5), None)
+    assert "Recounted the call totals: 1 rep-hours" in out.getvalue()
