@@ -20,10 +20,7 @@ from datetime import date, datetime, time
 from functools import lru_cache
 from typing import IO, Any
 
-from django.core.exceptions import ValidationError
-from django.core.validators import EmailValidator
-
-from .contact import InvalidPhone, normalize_email, normalize_phone
+from .contact import InvalidPhone, is_valid_email, normalize_email, normalize_phone
 
 # The lead fields a column can fill. "full_name" is split into first and last name.
 FIELD_LABELS: dict[str, str] = {
@@ -73,8 +70,6 @@ XLSX_MAX_UNCOMPRESSED_BYTES = 1024 * 1024 * 1024
 XLSX_MAX_RATIO = 200
 XLSX_MAX_ROWS = 1_048_576  # Excel's own limit: more is a crafted file
 XLSX_MAX_COLUMNS = 16_384 // 16  # 1024 columns: more is a "whole sheet" dimension, not a list
-
-_email_validator = EmailValidator()
 
 
 class UnreadableFile(ValueError):
@@ -290,7 +285,7 @@ def _table(kind: str, records: Iterator[list[str]], *, encoding: str, delimiter:
         for number, row in first[index + 1 :]:
             yield number, _fit(row, width)
         for number, row in numbered:
-            if any(cell.strip() for cell in row):
+            if "".join(row).strip():  # the same as any(cell.strip() for cell in row), in one call
                 yield number, _fit(row, width)
 
     return Table(kind, headers, header_number, data_rows(), encoding=encoding, delimiter=delimiter)
@@ -421,9 +416,12 @@ def formula_safe(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RowOutcome:
-    """What one data row becomes: lead values (with `email` and `phone_e164` normalised) or an error."""
+    """What one data row becomes: lead values (with `email` and `phone_e164` normalised) or an error.
+
+    `values` holds every field of TARGET plus `phone_e164`, blank ("") where the row gives nothing.
+    """
 
     values: dict[str, str]
     warnings: tuple[str, ...] = ()
@@ -435,12 +433,16 @@ class RowOutcome:
 
     @property
     def keys(self) -> tuple[str, str]:
-        return self.values.get("email", ""), self.values.get("phone_e164", "")
+        return self.values["email"], self.values["phone_e164"]
 
 
 # Lead field each mapped column fills; the model field names are the service's business.
 TARGET = {"first_name": "first_name", "last_name": "last_name", "email": "email", "phone": "phone"}
 TARGET.update({"company": "company", "title": "title", "notes": "research_notes"})
+_BLANK = dict.fromkeys(("first_name", "last_name", "title", "company", "email", "phone", "phone_e164"), "")
+_BLANK["research_notes"] = ""
+# Length limits are checked in this order, so the error names the fields as the row reads.
+_LENGTH_ORDER = ("first_name", "last_name", "company", "title", "notes", "email", "phone")
 
 
 def row_outcome(
@@ -450,51 +452,69 @@ def row_outcome(
 
     `limits` holds each lead field's max length (None = unlimited), as the model declares it.
     """
-    raw: dict[str, str] = {}
-    for name, cell in zip(mapping, cells, strict=False):
-        if name:
-            raw[name] = unquote_cell(" ".join(str(cell).split()) if name != "notes" else str(cell).strip())
-    first, last = raw.get("first_name", ""), raw.get("last_name", "")
-    if not (first or last) and raw.get("full_name"):
-        first, last = split_name(raw["full_name"])
-    values = {"first_name": first, "last_name": last}
-    for name in ("company", "title", "notes"):
-        if raw.get(name):
-            values[TARGET[name]] = raw[name]
-    if not (first or last):
-        return RowOutcome(values, error="No name: the row needs a first, last or full name.")
-    too_long = []
-    for target, value in (*values.items(), ("email", raw.get("email", "")), ("phone", raw.get("phone", ""))):
-        limit = limits.get(target)
-        if limit and len(value) > limit:
-            too_long.append(f"{_label(target)} is {len(value)} characters long (the limit is {limit})")
-    if too_long:
-        return RowOutcome(values, error="; ".join(too_long) + ".")
+    return RowJudge(mapping, region=region, limits=limits)(cells)
 
-    warnings: list[str] = []
-    email = normalize_email(raw.get("email", ""))
-    if email:
-        try:
-            _email_validator(email)
-        except ValidationError:
+
+class RowJudge:
+    """`row_outcome` for one mapping, region and limits, prepared once: the importer calls it per row."""
+
+    def __init__(self, mapping: Sequence[str], *, region: str, limits: Mapping[str, int | None]) -> None:
+        self.columns = [(index, name, name == "notes") for index, name in enumerate(mapping) if name]
+        self.region = region
+        self.lengths = [
+            (name, limit, _label(TARGET.get(name, name)))
+            for name in _LENGTH_ORDER
+            if (limit := limits.get(TARGET.get(name, name)))
+        ]
+
+    def __call__(self, cells: Sequence[str]) -> RowOutcome:
+        raw: dict[str, str] = {}
+        size = len(cells)
+        for index, name, is_notes in self.columns:
+            if index < size:
+                cell = cells[index].strip() if is_notes else " ".join(cells[index].split())
+                if len(cell) > 1 and cell[0] == "'" and cell[1] in FORMULA_PREFIXES:
+                    cell = cell[1:]  # unquote_cell: our own error file's formula guard
+                raw[name] = cell
+        get = raw.get
+        first, last = get("first_name", ""), get("last_name", "")
+        if not (first or last) and get("full_name"):
+            first, last = split_name(raw["full_name"])
+        values = _BLANK.copy()
+        values["first_name"], values["last_name"] = first, last
+        values["company"], values["title"] = get("company", ""), get("title", "")
+        values["research_notes"] = get("notes", "")
+        if not (first or last):
+            return RowOutcome(values, error="No name: the row needs a first, last or full name.")
+        too_long = []
+        for name, limit, label in self.lengths:
+            value = first if name == "first_name" else last if name == "last_name" else get(name, "")
+            if len(value) > limit:
+                too_long.append(f"{label} is {len(value)} characters long (the limit is {limit})")
+        if too_long:
+            return RowOutcome(values, error="; ".join(too_long) + ".")
+
+        warnings: list[str] = []
+        email = normalize_email(get("email", ""))
+        if email and not is_valid_email(email):
             warnings.append(f"“{raw['email']}” is not a valid email address.")
             email = ""
-    phone, phone_e164 = raw.get("phone", ""), ""
-    if phone:
-        phone_e164, problem = _phone_check(phone, region)
-        if problem:
-            warnings.append(problem)
-            phone = ""
-    if not (email or phone_e164):
-        reason = " ".join(warnings) if warnings else "No email or phone."
-        return RowOutcome(values, error=f"No valid contact: {reason}".strip())
-    values.update(email=email, phone=phone if phone_e164 else "", phone_e164=phone_e164)
-    return RowOutcome(values, warnings=tuple(warnings))
+        phone, phone_e164 = get("phone", ""), ""
+        if phone:
+            phone_e164, problem = _phone_check(phone, self.region)
+            if problem:
+                warnings.append(problem)
+                phone = ""
+        if not (email or phone_e164):
+            reason = " ".join(warnings) if warnings else "No email or phone."
+            return RowOutcome(values, error=f"No valid contact: {reason}".strip())
+        values["email"], values["phone"], values["phone_e164"] = email, phone, phone_e164
+        return RowOutcome(values, tuple(warnings))
 
 
 @lru_cache(maxsize=65_536)
 def _phone_check(phone: str, region: str) -> tuple[str, str]:
-    """(E.164, "") or ("", why not): parsing is the costliest rule, and lists repeat switchboard numbers."""
+    """(E.164, "") or ("", why not): lists repeat switchboard numbers, so each is judged once."""
     try:
         return normalize_phone(phone, region=region), ""
     except InvalidPhone as exc:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 import zipfile
 from pathlib import Path
 
+import phonenumbers
 import pytest
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leads import importing
+from leads import contact, importing
 
 FILES = Path(__file__).parent / "import_files"
 LIMITS = {
@@ -293,6 +297,149 @@ def test_first_and_last_columns_win_over_the_full_name():
 def test_notes_keep_their_line_breaks():
     result = outcome(["Ann B", "a@example.com", "line 1\nline 2"], ["full_name", "email", "notes"])
     assert result.values["research_notes"] == "line 1\nline 2"
+
+
+def test_all_length_problems_are_named_in_the_order_of_the_row():
+    result = outcome(["B" * 101, "e" * 250 + "@x.com", "5" * 51, "C" * 201], ["last_name", "email", "phone", "company"])
+    assert result.error == (
+        "Last name is 101 characters long (the limit is 100); Company is 201 characters long (the limit is 200); "
+        "Email is 256 characters long (the limit is 254); Phone is 51 characters long (the limit is 50)."
+    )
+
+
+# --- Phones and emails: the short cuts give the validators' own answers -------------------------------
+
+
+def _reference_phone(text: str, region: str) -> str:
+    """phonenumbers itself: the E.164 form, "parse" when it is no phone number, "invalid" when not valid."""
+    text = text.strip()
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return "parse"
+    if not phonenumbers.is_valid_number(number):
+        return "invalid"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _our_phone(text: str, region: str) -> str:
+    try:
+        return contact.normalize_phone(text, region=region)
+    except contact.InvalidPhone as exc:
+        return "parse" if "is not a phone number" in str(exc) else "invalid"
+
+
+def _phone_cases() -> list[tuple[str, str]]:
+    rng = random.Random(4)
+    cases = []
+    kinds = ("fixed_line", "mobile", "toll_free", "premium_rate", "voip", "pager", "uan", "personal_number")
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        for kind in kinds:
+            example = getattr(getattr(metadata, kind), "example_number", None)
+            if not example:
+                continue
+            for number in (example, example[:-1], example[:-1] + str(rng.randrange(10)), example + "5"):
+                code = metadata.country_code
+                formats = [f"+{code} {number}", number, "0" + number, f"{code}{number}", f"({number[:3]}) {number[3:]}"]
+                cases += [(text, rng.choice([region, "US"])) for text in formats]
+    for _ in range(6000):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randrange(1, 19)))
+        dressed = "".join(c + rng.choice(["", "", " ", "-", ".", "(", ")"]) for c in digits)
+        prefix = rng.choice(["", "", "+", "1", "011", "00", "+1 ", "0"])
+        cases.append((prefix + dressed, rng.choice(["US", "CA", "GB", "DE", "IT", "BR", "IN", "AG", "RU", "JP"])))
+    return cases
+
+
+def test_phone_short_cut_gives_phonenumbers_answer_for_every_region_and_random_numbers():
+    cases = _phone_cases()
+    short_cut = [case for case in cases if contact._plain_number(case[0].strip(), case[1]) is not None]
+    assert len(short_cut) > len(cases) // 3  # the comparison covers the short cut, not only the full path
+    wrong = [(text, region) for text, region in cases if _our_phone(text, region) != _reference_phone(text, region)]
+    assert wrong == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(212) 555-0100",
+        "212.555.0100",
+        "+1 212 555 0100",
+        "1-212-555-0100",
+        "+44 20 7946 0018",
+        "+39 06 6982 0000",
+        "+(1) 212 5550100",
+        "212-555-0100 ext. 7",
+        "2125550100#",
+        "+1 212 555 01",
+        "12",
+        "1 2",
+        "+",
+        "(1",
+        "tel:+12125550100",
+        "+800 1234 5678",
+        "+1 268 464 1234",
+        "+1 809 234 5678",
+        "001 212 555 0100",
+        "011 44 20 7946 0018",
+        "  415 555 0100 ",
+    ],
+)
+def test_phone_short_cut_on_typical_and_tricky_inputs(text):
+    assert _our_phone(text, "US") == _reference_phone(text, "US")
+    assert _our_phone(text, "GB") == _reference_phone(text, "GB")
+
+
+@given(st.text(alphabet="0123456789 +-.()", max_size=22), st.sampled_from(["US", "GB", "DE", "IT", "AG", "FR"]))
+@settings(max_examples=300, deadline=None)
+def test_phone_short_cut_on_any_plain_text(text, region):
+    assert _our_phone(text, region) == _reference_phone(text, region) or not text.strip()
+
+
+def _django_email_ok(value: str) -> bool:
+    try:
+        EmailValidator()(value)
+    except ValidationError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "ann@example.com",
+        "a.b+c@sub.example.co.uk",
+        "ann@localhost",
+        "ann@[127.0.0.1]",
+        "ann@[::1]",
+        "ann@[999.1.1.1]",
+        '"quoted person"@example.com',
+        "ann@exämple.com",
+        "ann@-example.com",
+        "ann@example",
+        "ann@example.c",
+        "ann@@example.com",
+        "a@b@example.com",
+        "",
+        "@",
+        "ann@",
+        "@example.com",
+        "ann example@example.com",
+        "x" * 310 + "@example.com",
+        "ann@" + "a" * 64 + ".com",
+        "ann@example.com.",
+        "ann.@example.com",
+    ],
+)
+def test_email_check_is_djangos_email_validator(value):
+    assert contact.is_valid_email(value) == _django_email_ok(value)
+
+
+@given(st.text(max_size=12), st.sampled_from(["example.com", "localhost", "exa_mple.com", "[1.2.3.4]", "", "x.y"]))
+@settings(max_examples=200, deadline=None)
+def test_email_check_agrees_with_django_on_any_text(user, domain):
+    value = f"{user}@{domain}"
+    assert contact.is_valid_email(value) == _django_email_ok(value)
 
 
 # --- Formula safety -----------------------------------------------------------------------------------
