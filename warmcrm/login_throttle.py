@@ -1,4 +1,4 @@
-"""The page a locked-out login gets (django-axes calls `lockout_response` through AXES_LOCKOUT_CALLABLE)."""
+"""Login throttling's two hooks into django-axes: the lockout page, and the client's address behind a proxy."""
 
 from __future__ import annotations
 
@@ -19,3 +19,12 @@ def lockout_response(
         "cooloff_minutes": max(1, round(cool_off.total_seconds() / 60)) if cool_off else None,
     }
     return render(request, "registration/locked_out.html", context, status=429)
+
+
+def client_address(request: HttpRequest) -> str:
+    """The address a login comes from. Behind the TLS proxy (DJANGO_BEHIND_TLS_PROXY) every request arrives from
+    the proxy, so the address it appended to X-Forwarded-For counts: the last one, which a client cannot forge."""
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if forwarded:
+        return forwarded.rsplit(",", 1)[-1].strip()
+    return request.META.get("REMOTE_ADDR", "")

@@ -200,6 +200,7 @@ if not DEBUG:
     CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
     if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+        AXES_CLIENT_IP_CALLABLE = "warmcrm.login_throttle.client_address"  # else every login shares the proxy's
 
 LOGGING = {
     "version": 1,
@@ -299,7 +300,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["warmcrm.api.throttling.TokenRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "warmcrm.api.pagination.ApiPagination",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["warmcrm.api.parsers.JsonParser"],  # DRF's, with a 400 for JSON nested too deep
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "warmcrm.api.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -113,3 +113,17 @@ def test_a_lower_limit_and_a_shorter_cool_off_apply(settings):
     _login(client, "rosa", "wrong")
     response = _login(client, "rosa", PASSWORD)
     assert response.status_code == 429 and "paused for 1 minute;" in response.text
+
+
+def test_behind_the_proxy_the_forwarded_address_counts(settings):
+    """Every request reaches Django from the proxy: without this, one attacker would lock out a name everywhere."""
+    settings.AXES_CLIENT_IP_CALLABLE = "warmcrm.login_throttle.client_address"
+    UserFactory(username="rosa", role="rep")
+    attacker = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.66, 203.0.113.5")
+    _fail_until_locked(attacker, "rosa")
+    assert _login(attacker, "rosa", PASSWORD).status_code == 429
+    # The forged left-hand entry changes nothing; the address the proxy appended does.
+    forged = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="192.0.2.1, 203.0.113.5")
+    assert _login(forged, "rosa", PASSWORD).status_code == 429
+    colleague = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.7")
+    assert _login(colleague, "rosa", PASSWORD).status_code == 302
