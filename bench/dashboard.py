@@ -39,7 +39,7 @@ from django.utils import timezone  # noqa: E402
 
 from calls.models import Call  # noqa: E402
 from calls.services import call_totals_rebuild  # noqa: E402
-from leads.models import Lead  # noqa: E402
+from leads.models import Event, Lead  # noqa: E402
 from warmcrm.dashboard.services import band_snapshot_take  # noqa: E402
 
 
@@ -90,11 +90,12 @@ def fill(leads: int, calls: int) -> None:
     connection.set_autocommit(old_autocommit)
 
 
-def measure(client: Client, label: str, params: dict, runs: int, htmx: bool = False) -> None:
+def measure(client: Client, label: str, params: dict, runs: int, htmx: bool = False) -> list[list[dict]]:
+    """Print one table row; return each run's queries (for --slowest)."""
     headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
     for _ in range(2):
         client.get("/dashboard/", params, **headers)
-    times, sql_times, counts = [], [], []
+    times, sql_times, counts, queries = [], [], [], []
     for _ in range(runs):
         reset_queries()
         with CaptureQueriesContext(connection) as captured:
@@ -104,6 +105,7 @@ def measure(client: Client, label: str, params: dict, runs: int, htmx: bool = Fa
         assert response.status_code == 200, response.status_code
         counts.append(len(captured))
         sql_times.append(sum(float(query["time"]) for query in captured.captured_queries) * 1000)
+        queries.append(captured.captured_queries)
     times.sort()
     p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
     print(
@@ -111,6 +113,16 @@ def measure(client: Client, label: str, params: dict, runs: int, htmx: bool = Fa
         f"{max(counts)} |",
         flush=True,
     )
+    return queries
+
+
+def print_slowest(runs: list[list[dict]], count: int) -> None:
+    """Each query's median time over the runs, slowest first (the page issues the same queries each run)."""
+    print(f"\nslowest {count} queries of the default page (median ms over the runs):")
+    by_position = zip(*runs, strict=False)
+    medians = [(statistics.median(float(q["time"]) * 1000 for q in same), same[0]["sql"]) for same in by_position]
+    for ms, sql_text in sorted(medians, reverse=True)[:count]:
+        print(f"  {ms:6.1f}  {' '.join(sql_text.split())[:160]}")
 
 
 def main() -> None:
@@ -118,6 +130,7 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--calls", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--slowest", type=int, default=0, help="Also list the N slowest queries of the default page.")
     args = parser.parse_args()
     if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         sys.exit("Set DATABASE_URL=postgres://... : the benchmark is for PostgreSQL.")
@@ -132,11 +145,14 @@ def main() -> None:
     print(f"\n{args.runs} runs each after 2 warm-up requests; times in ms (whole request, test Client)\n")
     print("| selection | median | p95 | SQL (median) | queries |")
     print("|---|---|---|---|---|")
-    measure(client, "last 90 days (default), full page", {}, args.runs)
+    default_page = measure(client, "last 90 days (default), full page", {}, args.runs)
     measure(client, "this month, htmx refresh", {"period": "month"}, args.runs, htmx=True)
     measure(client, "this week, htmx refresh", {"period": "week"}, args.runs, htmx=True)
     measure(client, "last 90 days, one rep", {"rep": rep.pk}, args.runs, htmx=True)
     measure(client, "last 90 days, event list leads", {"connection": "event_list"}, args.runs, htmx=True)
+    measure(client, "last 90 days, one event", {"event": Event.objects.order_by("pk").first().pk}, args.runs, htmx=True)
+    if args.slowest:
+        print_slowest(default_page, args.slowest)
 
 
 if __name__ == "__main__":
