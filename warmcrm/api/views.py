@@ -31,6 +31,7 @@ from calls.services import call_log
 from leads import selectors as lead_selectors
 from leads import services as lead_services
 from leads.models import Event, FollowUp, Lead
+from referrals.forms import ReferrerSearchForm
 from referrals.models import Referral, ReferralSource
 
 from . import inbound, services
@@ -221,8 +222,13 @@ class ReferralSourceViewSet(NoDeleteViewSet):
 
     def get_queryset(self) -> QuerySet[ReferralSource]:
         sources = ReferralSource.objects.order_by("name", "id")
-        text = self.request.query_params.get("q", "").strip()[:200]
-        if text and self.action == "list":
+        if self.action != "list":
+            return sources
+        search = ReferrerSearchForm(self.request.query_params)  # the page's search form: it refuses a NUL
+        if not search.is_valid():
+            raise ValidationError({"q": search.errors["q"]})
+        text = search.cleaned_data["q"][:200]
+        if text:
             sources = sources.filter(name__icontains=text) | sources.filter(organisation__icontains=text)
         return sources
 
