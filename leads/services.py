@@ -290,9 +290,10 @@ def referrers_rescore_out_of_date(*, now: datetime) -> int:
     behind = ReferralSource.objects.alias(counted=referrer_conversions_expression()).exclude(
         referrals_converted=F("counted")
     )
-    if not behind.exists():
+    source_ids = list(behind.values_list("pk", flat=True))  # read first: the rescore brings them up to date
+    if not source_ids:
         return 0
-    scored, _ = warmth_recompute(leads=Lead.objects.filter(referral__source__in=behind), now=now)
+    scored, _ = warmth_recompute(leads=Lead.objects.filter(referral__source_id__in=source_ids), now=now)
     return scored
 
 

@@ -56,6 +56,8 @@ class Processes(Stack):
         return self.launch("beat", [*self.commands["beat"], "--pidfile", str(schedule)])
 
     def web(self) -> subprocess.Popen[bytes]:
+        # The manifest without the gzip/brotli copies: compressing every file costs minutes on a busy machine.
+        self.env["DJANGO_STATICFILES_STORAGE"] = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
         subprocess.run(
             [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=self.env, check=True
         )

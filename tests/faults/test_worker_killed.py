@@ -5,15 +5,19 @@ follow-up, the same scores.
 
 from __future__ import annotations
 
+import csv
+import random
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
-from leads import services
-from leads.models import ConnectionType, Event, FollowUp, Lead, Stage
+from leads import import_services, importing, services
+from leads.models import ConnectionType, Event, FollowUp, ImportJob, ImportRecord, Lead, Stage, TimelineEntry
 from leads.tasks import warmth_recompute_all
 from referrals.models import Referral, ReferralSource
 from tests.factories import UserFactory
@@ -142,3 +146,131 @@ def test_a_worker_killed_mid_recompute_leaves_scores_equal_to_a_clean_run(proces
     assert lost, "the first worker finished every chunk it took: the kill came between chunks"
     for task_id in lost:
         assert f"warmth_recompute_chunk[{task_id}] succeeded" in second_log
+
+
+# --- The import ----------------------------------------------------------------------------------------
+
+LEAD_FIELDS = ("first_name", "last_name", "title", "company", "email", "phone", "phone_e164", "research_notes")
+
+
+def write_list(path: Path, *, rows: int, existing: int) -> None:
+    """A trade-show list: new people, people we have (by email), repeats within the file, warnings, errors."""
+    rng = random.Random(8)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["First Name", "Last Name", "Email", "Phone", "Company", "Job Title", "Notes"])
+        for i in range(rows):
+            roll = rng.random()
+            phone = f"(212) {200 + i // 10_000:03d}-{i % 10_000:04d}"
+            if roll < 0.15:  # someone we have: merged, blank fields filled
+                k = rng.randrange(existing)
+                writer.writerow(["Lead", f"No. {k}", f"lead{k}@faults.example.com", "", f"Co {k}", "CTO", "met again"])
+            elif roll < 0.18 and i:  # a repeat of an earlier row of the file
+                j = rng.randrange(i)
+                writer.writerow([f"Person{j}", "Again", f"new{j}@faults.example.com", "", "", "", ""])
+            elif roll < 0.19:  # a bad email beside a good phone: imported with a warning
+                writer.writerow([f"Person{i}", "Warn", "not-an-email", phone, "", "", ""])
+            elif roll < 0.20:  # no way to reach them: an error row
+                writer.writerow([f"Person{i}", "Error", "", "", "Nowhere Inc", "", ""])
+            else:
+                writer.writerow([f"Person{i}", "New", f"new{i}@faults.example.com", phone, f"Co {i % 700}", "", ""])
+
+
+def lead_rows() -> dict[tuple[str, str], tuple]:
+    """Every lead by its email and phone (ids differ between runs: a killed batch still used its sequence values)."""
+    rows = Lead.objects.values_list(
+        *LEAD_FIELDS, "owner_id", "event__name", "connection_type", "stage", "warmth", "warmth_band"
+    )
+    by_contact = {(row[4], row[6]): row for row in rows}
+    assert len(by_contact) == len(rows), "two leads share an email and phone: a duplicate"
+    return by_contact
+
+
+def job_outcome(job: ImportJob) -> dict:
+    job.refresh_from_db()
+    return {
+        "status": job.status,
+        "counts": (job.rows_processed, job.created_count, job.merged_count, job.error_count, job.warning_count),
+        "records": sorted(ImportRecord.objects.filter(job=job).values_list("action").annotate(n=Count("pk"))),
+        "timeline": sorted(TimelineEntry.objects.values_list("kind").annotate(n=Count("pk"))),
+        "errors": [(row["row"], row["reason"]) for row in import_services.error_file_rows(job=job)],
+        "open_follow_ups": sorted(
+            FollowUp.objects.filter(status=FollowUp.Status.OPEN).values_list("lead__email", "reason", "owner_id")
+        ),
+    }
+
+
+def clean_import(path: Path, options: import_services.ImportOptions) -> tuple[dict, dict]:
+    """The reference: the same file imported in this process, uninterrupted, then rolled back."""
+    try:
+        with transaction.atomic():
+            job, _ = import_services.import_run_now(path=path, file_name=path.name, options=options, actor=None)
+            expected = lead_rows(), job_outcome(job)
+            raise Rollback
+    except Rollback:
+        return expected
+
+
+def test_a_worker_killed_mid_import_resumes_and_ends_as_a_clean_import(processes, tmp_path):
+    admin, reps = UserFactory(role="admin"), [UserFactory(role="rep") for _ in range(2)]
+    existing = 3000
+    base = timezone.now() - timedelta(days=40, hours=12)
+    Lead.objects.bulk_create(
+        Lead(
+            first_name="Lead",
+            last_name=f"No. {k}",
+            email=f"lead{k}@faults.example.com",
+            owner=reps[k % 2],
+            connection_type=ConnectionType.EVENT_LIST,
+            created_at=base,
+            last_conversation_at=base,
+        )
+        for k in range(existing)
+    )
+    path = tmp_path / "expo.csv"
+    write_list(path, rows=20_000, existing=existing)
+    with open(path, "rb") as stream:
+        headers = importing.read_table(stream, file_name=path.name).headers
+    options = import_services.ImportOptions(
+        mapping=importing.guess_mapping(headers),
+        event_name="Fault Fair",
+        event_date=timezone.localdate() - timedelta(days=3),
+        connection_type=ConnectionType.EVENT_ASKED,
+        owner_ids=[rep.pk for rep in reps],
+    )
+    expected_leads, expected_job = clean_import(path, options)
+    assert expected_job["counts"][1] > 10_000 and expected_job["counts"][2] > 2_000  # created, merged
+    assert Lead.objects.count() == existing and not ImportJob.objects.exists()  # the reference left nothing
+
+    stack = processes(IMPORT_STALE_AFTER_SECONDS="4", CATCH_UP_MINUTES="0.05")  # catch-up every 3 s
+    first = stack.worker()
+    stack.beat()
+    with open(path, "rb") as stream:
+        job = import_services.import_job_create(actor=admin, source=stream, file_name=path.name)
+    import_services.import_job_configure(
+        job=job,
+        actor=admin,
+        mapping=options.mapping,
+        connection_type=options.connection_type,
+        owner_ids=options.owner_ids,
+        event_name=options.event_name,
+        event_date=options.event_date,
+    )
+    wait_for(lambda: ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.CHECKED, what="the dry run")
+    import_services.import_job_confirm(job=job, actor=admin)
+
+    def mid_import() -> bool:
+        job.refresh_from_db()
+        return 0 < job.rows_processed < (job.rows_total or 0) // 2
+
+    wait_for(mid_import, seconds=60, interval=0.05, what="the import to be part-way")
+    stack.kill(first)
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.RUNNING and job.rows_processed < job.rows_total
+
+    stack.worker()
+    wait_for(lambda: ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.DONE, what="the import to finish")
+
+    assert job_outcome(job) == expected_job
+    assert lead_rows() == expected_leads
+    assert "had stalled (running); queued again" in stack.log("beat-1") + stack.log("worker-2")
