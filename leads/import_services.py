@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import logging
 import os
 import queue
@@ -19,7 +20,7 @@ import re
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -42,7 +43,7 @@ from .warmth import WarmthInputs, compute_warmth
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 2000
+BATCH_SIZE = 10_000  # rows per transaction: a few dozen MB of judged rows at most, a handful of queries each
 # A running job whose heartbeat is older has lost its worker (leads.tasks.catch_up queues it again).
 STALE_AFTER = timedelta(seconds=settings.IMPORT_STALE_AFTER_SECONDS)
 SAMPLE_LIMIT = 100  # warnings and errors kept on the job for the pages; the error file has them all
@@ -498,10 +499,13 @@ def _serialise_imports() -> None:
     # (SQLite already runs one writing transaction at a time.)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK])
             # A batch commits with the job's counters and error-file length: if a crash loses the last
             # commits, it loses them together and the re-run redoes those rows. No need to wait for fsync.
-            cursor.execute("SET LOCAL synchronous_commit = off")
+            # JIT compiling the batch's few large statements costs more than it saves (~150 ms each).
+            cursor.execute(
+                f"SELECT pg_advisory_xact_lock({_ADVISORY_LOCK:d}); SET LOCAL synchronous_commit = off; "
+                "SET LOCAL jit = off"
+            )
 
 
 _JudgedBatch = list[tuple[int, list[str], importing.RowOutcome]]
@@ -647,26 +651,34 @@ def error_file_path(*, job: ImportJob) -> Path | None:
 LOOKUP_FIELDS = ("pk", "owner_id", "event_id", "last_conversation_at", *FILL_FIELDS)
 
 
-def _leads_by_contact(emails: set[str], phones: set[str]) -> list[dict[str, Any]]:
-    """Every lead holding one of these emails or phones, oldest first: one query for the whole batch."""
+def _leads_by_contact(emails: list[str], phones: list[str], job_id: int | None) -> list[tuple[Any, ...]]:
+    """Every lead holding one of these emails or phones, oldest first, as LOOKUP_FIELDS plus what this job
+    already recorded for it ("created", "merged" or None): one query for the whole batch."""
     if connection.vendor != "postgresql":
         leads = Lead.objects.filter(Q(email__in=emails) | Q(phone_e164__in=phones)).order_by("pk")
-        return list(leads.values(*LOOKUP_FIELDS))
-    # Two array parameters instead of thousands of placeholders: the same plan, far less to build and bind.
-    columns = ", ".join(Lead._meta.get_field("id" if name == "pk" else name).column for name in LOOKUP_FIELDS)
+        rows = list(leads.values_list(*LOOKUP_FIELDS))
+        recorded = ImportRecord.objects.filter(job_id=job_id, lead_id__in=[row[0] for row in rows])
+        actions = dict(recorded.values_list("lead_id", "action")) if job_id is not None and rows else {}
+        return [(*row, actions.get(row[0])) for row in rows]
+    # Two array parameters instead of thousands of placeholders; the planner sees their sizes and picks
+    # index probes for a small batch or one pass over the table for a large one. The record is probed per
+    # lead found (a join would hash every record the job has written so far, again in every batch).
+    columns = ", ".join("l." + Lead._meta.get_field("id" if name == "pk" else name).column for name in LOOKUP_FIELDS)
+    records = ImportRecord._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {columns} FROM {Lead._meta.db_table} "  # nosec B608 # model names, values are parameters
-            "WHERE email = ANY(%s::text[]) OR phone_e164 = ANY(%s::text[]) ORDER BY id",
-            [list(emails), list(phones)],
+            f"SELECT {columns}, (SELECT r.action FROM {records} AS r WHERE r.lead_id = l.id AND r.job_id = %s) "  # nosec B608 # model names only
+            f"FROM {Lead._meta.db_table} AS l "
+            "WHERE l.email = ANY(%s::text[]) OR l.phone_e164 = ANY(%s::text[]) ORDER BY l.id",
+            [job_id, emails, phones],
         )
-        return [dict(zip(LOOKUP_FIELDS, row, strict=True)) for row in cursor.fetchall()]
+        return cursor.fetchall()
 
 
 @dataclass(slots=True)
 class _LeadState:
     pk: int | None
-    values: dict[str, str]
+    values: dict[str, str]  # FILL_FIELDS
     owner_id: int | None
     event_id: int | None
     last_conversation_at: datetime | None
@@ -684,6 +696,23 @@ class _BatchResult:
     warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
+class _Index:
+    """Leads by normalised email and by E.164 phone; the first lead a key was seen on keeps it."""
+
+    __slots__ = ("by_email", "by_phone")
+
+    def __init__(self) -> None:
+        self.by_email: dict[str, _LeadState] = {}
+        self.by_phone: dict[str, _LeadState] = {}
+
+    def add(self, state: _LeadState) -> None:
+        values = state.values
+        if values["email"]:
+            self.by_email.setdefault(values["email"], state)
+        if values["phone_e164"]:
+            self.by_phone.setdefault(values["phone_e164"], state)
+
+
 class _Engine:
     """Judges rows and matches them to leads; with a job it writes, without one it only counts."""
 
@@ -691,48 +720,43 @@ class _Engine:
         self.options = options
         self.file_name = file_name
         self.job = job
-        self.limits = lead_limits()
-        self.region = settings.PHONE_DEFAULT_REGION
+        self.judge_row = importing.RowJudge(options.mapping, region=settings.PHONE_DEFAULT_REGION, limits=lead_limits())
         # The dry run writes nothing, so what earlier batches "created" is remembered here instead.
-        self.memory: dict[str, _LeadState] = {}
+        self.memory = _Index()
         self.created_before = 0
+        self._writer: _OrmWriter | _PostgresWriter | None = None
 
     def judge(self, batch: list[tuple[int, list[str]]]) -> list[tuple[int, list[str], importing.RowOutcome]]:
-        return [
-            (number, cells, importing.row_outcome(cells, self.options.mapping, region=self.region, limits=self.limits))
-            for number, cells in batch
-        ]
+        judge_row = self.judge_row
+        return [(number, cells, judge_row(cells)) for number, cells in batch]
 
-    def _lookup(self, outcomes: list[tuple[int, list[str], importing.RowOutcome]]) -> dict[str, _LeadState]:
-        emails = {o.keys[0] for _, _, o in outcomes if o.ok and o.keys[0]}
-        phones = {o.keys[1] for _, _, o in outcomes if o.ok and o.keys[1]}
-        found: dict[str, _LeadState] = {}
+    def _lookup(self, outcomes: list[tuple[int, list[str], importing.RowOutcome]]) -> _Index:
+        emails, phones = set(), set()
+        for _, _, outcome in outcomes:
+            if not outcome.error:
+                values = outcome.values
+                emails.add(values["email"])
+                phones.add(values["phone_e164"])
+        emails.discard("")
+        phones.discard("")
+        index = _Index()
         if not (emails or phones):
-            return found
-        rows = _leads_by_contact(emails, phones)
-        states = []
-        for row in rows:
+            return index
+        job_id = self.job.pk if self.job is not None else None
+        for row in _leads_by_contact(list(emails), list(phones), job_id):
+            pk, owner_id, event_id, last_conversation_at, *values, recorded = row
             state = _LeadState(
-                pk=row["pk"],
-                values={name: row[name] or "" for name in FILL_FIELDS},
-                owner_id=row["owner_id"],
-                event_id=row["event_id"],
-                last_conversation_at=row["last_conversation_at"],
+                pk=pk,
+                values={name: value or "" for name, value in zip(FILL_FIELDS, values, strict=True)},
+                owner_id=owner_id,
+                event_id=event_id,
+                last_conversation_at=last_conversation_at,
                 new=False,
                 row_number=0,
+                recorded=recorded or "",
             )
-            states.append(state)
-            # The oldest lead wins when the database already holds duplicates.
-            if state.values["email"]:
-                found.setdefault("e:" + state.values["email"], state)
-            if state.values["phone_e164"]:
-                found.setdefault("p:" + state.values["phone_e164"], state)
-        if self.job is not None and states:
-            recorded = ImportRecord.objects.filter(job=self.job, lead_id__in=[s.pk for s in states])
-            actions = dict(recorded.values_list("lead_id", "action"))
-            for state in states:
-                state.recorded = actions.get(state.pk, "")
-        return found
+            index.add(state)  # rows come oldest first: the oldest lead wins when the database holds duplicates
+        return index
 
     def _next_owner(self, index: int) -> int | None:
         owners = self.options.owner_ids
@@ -741,23 +765,29 @@ class _Engine:
     def apply(self, outcomes: list[tuple[int, list[str], importing.RowOutcome]]) -> _BatchResult:
         result = _BatchResult()
         index = self._lookup(outcomes)
-        index.update(self.memory)  # the dry run's earlier batches
+        memory = self.memory  # the dry run's earlier batches, which win over the database (empty in an import)
         created: list[_LeadState] = []
         merged: dict[int, _LeadState] = {}
         event_id = self.job.event_id if self.job is not None else None
         created_before = self.job.created_count if self.job is not None else self.created_before
+        by_email, by_phone = index.by_email, index.by_phone
         for number, cells, outcome in outcomes:
-            if not outcome.ok:
+            if outcome.error:
                 result.errors.append((number, cells, outcome.error))
                 continue
-            result.warnings.extend({"row": number, "message": message} for message in outcome.warnings)
-            email, phone = outcome.keys
-            state = (index.get("e:" + email) if email else None) or (index.get("p:" + phone) if phone else None)
+            if outcome.warnings:
+                result.warnings.extend({"row": number, "message": message} for message in outcome.warnings)
+            values = outcome.values
+            email, phone = values["email"], values["phone_e164"]
+            state = None
+            if email:
+                state = memory.by_email.get(email) or by_email.get(email)
+            if state is None and phone:
+                state = memory.by_phone.get(phone) or by_phone.get(phone)
             if state is None:
-                values = {name: outcome.values.get(name, "") for name in FILL_FIELDS}
                 state = _LeadState(
                     pk=None,
-                    values=values,
+                    values=values,  # the judged row's own dict: it holds exactly FILL_FIELDS
                     owner_id=self._next_owner(created_before + len(created)),
                     event_id=event_id,
                     last_conversation_at=None,
@@ -765,27 +795,19 @@ class _Engine:
                     row_number=number,
                 )
                 created.append(state)
-                result.created += 1
             else:
-                self._fill(state, outcome.values, created_before + len(created), event_id, index)
+                self._fill(state, values, created_before + len(created), event_id, index)
                 if not state.new and state.pk is not None:
                     merged.setdefault(state.pk, state)
                     if not state.row_number:
                         state.row_number = number
                 result.merged += 1
-            for key, value in (("e:", state.values["email"]), ("p:", state.values["phone_e164"])):
-                if value:
-                    index.setdefault(key + value, state)
+            index.add(state)
+        result.created = len(created)
         if self.job is None:
             self.created_before += len(created)
-            for state in created:
-                for key, value in (("e:", state.values["email"]), ("p:", state.values["phone_e164"])):
-                    if value:
-                        self.memory.setdefault(key + value, state)
-            for state in merged.values():
-                for key, value in (("e:", state.values["email"]), ("p:", state.values["phone_e164"])):
-                    if value:
-                        self.memory.setdefault(key + value, state)
+            for state in (*created, *merged.values()):
+                memory.add(state)
         else:
             self._write(created, list(merged.values()))
         return result
@@ -796,26 +818,27 @@ class _Engine:
         values: dict[str, str],
         owner_index: int,
         event_id: int | None,
-        index: dict[str, _LeadState],
+        index: _Index,
     ) -> None:
         """Merge: blank fields are filled, nothing is overwritten, no email or phone is given to a second lead."""
+        current = state.values
         for name in FILL_FIELDS:
             if name in ("phone", "phone_e164"):
                 continue
-            new = values.get(name, "")
-            if new and not state.values[name]:
-                if name == "email" and index.get("e:" + new, state) is not state:
+            new = values[name]
+            if new and not current[name]:
+                if name == "email" and self._owner_of_email(new, index, state) is not state:
                     continue
-                state.values[name] = new
+                current[name] = new
                 state.changed.add(name)
         # The phone as written and its E.164 form travel together: both blank, or neither is touched.
-        e164 = values.get("phone_e164", "")
+        e164 = values["phone_e164"]
         if (
             e164
-            and not (state.values["phone"] or state.values["phone_e164"])
-            and index.get("p:" + e164, state) is state
+            and not (current["phone"] or current["phone_e164"])
+            and self._owner_of_phone(e164, index, state) is state
         ):
-            state.values["phone"], state.values["phone_e164"] = values["phone"], values["phone_e164"]
+            current["phone"], current["phone_e164"] = values["phone"], e164
             state.changed |= {"phone", "phone_e164"}
         if state.owner_id is None and self.options.owner_ids:
             state.owner_id = self._next_owner(owner_index)
@@ -823,6 +846,12 @@ class _Engine:
         if state.event_id is None and event_id is not None:
             state.event_id = event_id
             state.changed.add("event")
+
+    def _owner_of_email(self, email: str, index: _Index, default: _LeadState) -> _LeadState:
+        return self.memory.by_email.get(email) or index.by_email.get(email) or default
+
+    def _owner_of_phone(self, phone: str, index: _Index, default: _LeadState) -> _LeadState:
+        return self.memory.by_phone.get(phone) or index.by_phone.get(phone) or default
 
     def _met_at(self, now: datetime) -> datetime | None:
         if not self.options.event_date:
@@ -835,7 +864,9 @@ class _Engine:
         job = self.job
         assert job is not None
         now = timezone.now()
-        writer = _PostgresWriter() if connection.vendor == "postgresql" else _OrmWriter()
+        if self._writer is None:
+            self._writer = _PostgresWriter() if connection.vendor == "postgresql" else _OrmWriter()
+        writer = self._writer
         # Every new lead of a batch has the same warmth inputs (connection, created now, no calls, no referral),
         # so the formula runs once here; merged leads are rescored set-based when the job ends.
         warmth = compute_warmth(
@@ -845,26 +876,24 @@ class _Engine:
             now=now,
             weights=warmth_weights(),
         )
-        new_rows = [
-            {
-                **state.values,
-                "owner_id": state.owner_id,
-                "event_id": state.event_id,
-                "connection_type": self.options.connection_type,
-                "created_at": now,
-                "updated_at": now,
-                "warmth": warmth.score,
-                "warmth_band": warmth.band,
-                "warmth_computed_at": now,
-            }
-            for state in created
-        ]
-        new_ids = writer.insert_leads(new_rows, now=now)
+        common = {
+            "connection_type": self.options.connection_type,
+            "created_at": now,
+            "updated_at": now,
+            "warmth": warmth.score,
+            "warmth_band": warmth.band,
+            "warmth_computed_at": now,
+        }
+        new_ids = writer.insert_leads(created, common)
         met_at = self._met_at(now)
         updates: list[_LeadState] = []
-        entries: list[dict[str, Any]] = []
+        entries: list[tuple[int, str, str, str]] = []  # (lead id, kind, summary, data as JSON)
         records: list[tuple[int, str, int]] = []  # (lead id, action, row number)
         event_label = self.options.event_name or ""
+        if event_label:
+            kind, summary = TimelineEntry.Kind.MET_AGAIN, f"Met again at {event_label}"[:300]
+        else:
+            kind, summary = TimelineEntry.Kind.MERGED, f"Matched again in the list {self.file_name}"[:300]
         for state in merged:
             if state.recorded == ImportRecord.Action.CREATED:
                 # A later row of the same file as the one that created the lead: same meeting, no "met again".
@@ -879,37 +908,20 @@ class _Engine:
                 updates.append(state)
             if first_time:
                 records.append((state.pk, ImportRecord.Action.MERGED, state.row_number))
-                filled = sorted(state.changed - {"last_conversation_at"})
-                if event_label:
-                    kind, summary = TimelineEntry.Kind.MET_AGAIN, f"Met again at {event_label}"
-                else:
-                    kind, summary = TimelineEntry.Kind.MERGED, f"Matched again in the list {self.file_name}"
-                entries.append(
-                    {
-                        "lead_id": state.pk,
-                        "kind": kind,
-                        "actor_id": job.created_by_id,
-                        "at": now,
-                        "summary": summary[:300],
-                        "data": {"import_job": job.pk, "row": state.row_number, "filled": filled},
-                    }
-                )
+                data = {
+                    "import_job": job.pk,
+                    "row": state.row_number,
+                    "filled": sorted(state.changed - {"last_conversation_at"}),
+                }
+                entries.append((state.pk, kind, summary, json.dumps(data)))
         writer.update_leads(updates, now=now)
         source = (f"Imported from {self.file_name}" + (f" ({event_label})" if event_label else ""))[:300]
+        imported, created_action, job_pk = TimelineEntry.Kind.IMPORTED, ImportRecord.Action.CREATED, int(job.pk)
         for lead_id, state in zip(new_ids, created, strict=True):
-            records.append((lead_id, ImportRecord.Action.CREATED, state.row_number))
-            entries.append(
-                {
-                    "lead_id": lead_id,
-                    "kind": TimelineEntry.Kind.IMPORTED,
-                    "actor_id": job.created_by_id,
-                    "at": now,
-                    "summary": source,
-                    "data": {"import_job": job.pk, "row": state.row_number},
-                }
-            )
-            state.pk, state.new, state.recorded = lead_id, False, ImportRecord.Action.CREATED
-        writer.insert_entries(entries)
+            records.append((lead_id, created_action, state.row_number))
+            entries.append((lead_id, imported, source, f'{{"import_job": {job_pk}, "row": {int(state.row_number)}}}'))
+            state.pk, state.new, state.recorded = lead_id, False, created_action
+        writer.insert_entries(entries, actor_id=job.created_by_id, at=now)
         writer.insert_records(job.pk, records)
 
 
@@ -919,8 +931,11 @@ UPDATE_FIELDS = (*FILL_FIELDS, "owner_id", "event_id", "last_conversation_at")
 class _OrmWriter:
     """Portable bulk writes through the ORM (SQLite, the embedded default)."""
 
-    def insert_leads(self, rows: list[dict[str, Any]], *, now: datetime) -> list[int]:
-        leads = [Lead(stage=Stage.NEW, **row) for row in rows]
+    def insert_leads(self, states: list[_LeadState], common: dict[str, Any]) -> list[int]:
+        leads = [
+            Lead(stage=Stage.NEW, owner_id=state.owner_id, event_id=state.event_id, **state.values, **common)
+            for state in states
+        ]
         Lead.objects.bulk_create(leads, batch_size=500)
         return [lead.pk for lead in leads]
 
@@ -935,55 +950,63 @@ class _OrmWriter:
         fields = {name for state in states for name in state.changed}  # model field names: "owner", "event", ...
         Lead.objects.bulk_update(leads, sorted(fields | {"updated_at"}), batch_size=500)
 
-    def insert_entries(self, entries: list[dict[str, Any]]) -> None:
-        TimelineEntry.objects.bulk_create([TimelineEntry(**entry) for entry in entries], batch_size=500)
+    def insert_entries(self, entries: list[tuple[int, str, str, str]], *, actor_id: int | None, at: datetime) -> None:
+        TimelineEntry.objects.bulk_create(
+            [
+                TimelineEntry(lead_id=lead, kind=kind, actor_id=actor_id, at=at, summary=summary, data=json.loads(data))
+                for lead, kind, summary, data in entries
+            ],
+            batch_size=500,
+        )
 
     def insert_records(self, job_id: int, records: list[tuple[int, str, int]]) -> None:
         ImportRecord.objects.bulk_create(
             [ImportRecord(job_id=job_id, lead_id=lead, action=action, row_number=row) for lead, action, row in records],
             batch_size=500,
-            ignore_conflicts=True,
         )
 
 
 class _PostgresWriter:
     """The same writes on PostgreSQL as COPY and one UPDATE ... FROM unnest(): the import's hot path."""
 
-    def _copy(self, model: type[Any], rows: list[dict[str, Any]], template: Any) -> None:
-        """COPY rows into model's table; columns a row does not give take the template instance's value."""
-        if not rows:
-            return
-        fields = [f for f in model._meta.concrete_fields if not (f.primary_key and f.attname not in rows[0])]
-        varying = set(rows[0])
-        plan = []
-        for f in fields:
-            if f.attname in varying:
-                plan.append((True, f.attname, f if f.get_internal_type() == "JSONField" else None))
-            else:
-                plan.append((False, f.get_db_prep_save(f.pre_save(template, add=True), connection), None))
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-        table = connection.ops.quote_name(model._meta.db_table)
-        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(
-                    [
-                        (json.get_db_prep_save(row[key], connection) if json else row[key]) if given else key
-                        for given, key, json in plan
-                    ]
-                )
+    LEAD_COLUMNS = ("id", *FILL_FIELDS, "owner", "event")
 
-    def insert_leads(self, rows: list[dict[str, Any]], *, now: datetime) -> list[int]:
-        if not rows:
+    def _copy(self, model: type[Any], columns: Sequence[str], rows: Iterable[tuple[Any, ...]], fixed: dict) -> None:
+        """COPY rows (values for the fields named in `columns`) into model's table; every other column gets
+        `fixed`'s value, else the field's default as the ORM would save a new instance."""
+        given = [model._meta.get_field(name) for name in columns]
+        template = model(**fixed)
+        others = [f for f in model._meta.concrete_fields if f not in given and not f.primary_key]
+        constants = tuple(
+            _copy_text(
+                f.get_db_prep_save(
+                    fixed[f.attname] if f.attname in fixed else f.pre_save(template, add=True), connection
+                )
+            )
+            for f in others
+        )
+        names = ", ".join(connection.ops.quote_name(f.column) for f in (*given, *others))
+        table = connection.ops.quote_name(model._meta.db_table)
+        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            write = copy.write_row
+            for row in rows:
+                write(row + constants)
+
+    def insert_leads(self, states: list[_LeadState], common: dict[str, Any]) -> list[int]:
+        if not states:
             return []
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [Lead._meta.db_table, len(rows)],
+                [Lead._meta.db_table, len(states)],
             )
             ids = [row[0] for row in cursor.fetchall()]
-        for lead_id, row in zip(ids, rows, strict=True):
-            row["id"] = lead_id
-        self._copy(Lead, rows, Lead(stage=Stage.NEW, created_at=now))
+        fill = FILL_FIELDS
+        rows = (
+            (lead_id, *[state.values[name] for name in fill], state.owner_id, state.event_id)
+            for lead_id, state in zip(ids, states, strict=True)
+        )
+        self._copy(Lead, self.LEAD_COLUMNS, rows, {"stage": Stage.NEW, **common})
         return ids
 
     def update_leads(self, states: list[_LeadState], *, now: datetime) -> None:
@@ -1004,19 +1027,31 @@ class _PostgresWriter:
                 [now, *arrays],
             )
 
-    def insert_entries(self, entries: list[dict[str, Any]]) -> None:
-        self._copy(TimelineEntry, entries, TimelineEntry())
+    def insert_entries(self, entries: list[tuple[int, str, str, str]], *, actor_id: int | None, at: datetime) -> None:
+        if entries:
+            fixed = {"actor_id": actor_id, "at": at}
+            self._copy(TimelineEntry, ("lead", "kind", "summary", "data"), entries, fixed)
 
     def insert_records(self, job_id: int, records: list[tuple[int, str, int]]) -> None:
-        if not records:
-            return
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {ImportRecord._meta.db_table} (job_id, lead_id, action, row_number) "  # nosec B608
-                "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::integer[]) "
-                "ON CONFLICT DO NOTHING",
-                [[job_id] * len(records), *(list(column) for column in zip(*records, strict=True))],
-            )
+        # Never a conflict: a lead gets one record per job, and the batch knows what this job recorded (its
+        # lookup reads the records under the import lock), so a plain COPY does.
+        if records:
+            self._copy(ImportRecord, ("lead", "action", "row_number"), records, {"job_id": job_id})
+
+
+def _copy_text(value: Any) -> Any:
+    """A constant column's value as COPY text (PostgreSQL parses it for the column's type), once per batch."""
+    if value is None:
+        return value
+    if isinstance(value, str):
+        return str(value)  # a choice's enum member as its plain text
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (int, float, date)):
+        return str(value)
+    return value
 
 
 # --- The command's one call ---------------------------------------------------------------------
