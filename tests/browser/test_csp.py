@@ -37,7 +37,7 @@ def test_pages_with_scripts_work_under_the_policy(page, login):
 
     # The dashboard: Chart.js draws every panel's chart.
     page.goto("/dashboard/")
-    page.wait_for_function("document.querySelectorAll('canvas[data-chart]').length > 0 && "
+    page.wait_for_function("() => document.querySelectorAll('canvas[data-chart]').length > 0 && "
                            "[...document.querySelectorAll('canvas[data-chart]')].every(c => Chart.getChart(c))")
     refused["/dashboard/"] = _violations(page)
 
@@ -80,6 +80,6 @@ def test_pages_with_scripts_work_under_the_policy(page, login):
     # The watch itself works: an inline script added to the page is refused and reported.
     page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.ran = 1';"
                   " document.head.appendChild(s); }")
-    page.wait_for_function("window.__cspViolations.length > 0")
+    page.wait_for_function("() => window.__cspViolations.length > 0")
     assert page.evaluate("window.ran") is None
     assert "script-src" in _violations(page)[0]

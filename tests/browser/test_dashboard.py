@@ -77,19 +77,19 @@ def test_manager_changes_the_period_and_the_panels_update_in_place(page, login):
     funnel_new = page.locator("#table-funnel tbody tr").first
     assert funnel_new.locator("td").nth(1).inner_text() == "8"  # all eight leads came in within 90 days
     # Every chart is drawn (Chart.js from static/, no CDN), with its table beside it.
-    page.wait_for_function("document.querySelectorAll('canvas[data-chart]').length >= 5")
+    page.wait_for_function("() => document.querySelectorAll('canvas[data-chart]').length >= 5")
     page.wait_for_function(
-        "[...document.querySelectorAll('canvas[data-chart]')].every(c => window.Chart && Chart.getChart(c))"
+        "() => [...document.querySelectorAll('canvas[data-chart]')].every(c => window.Chart && Chart.getChart(c))"
     )
     page.evaluate("window.__notReloaded = true")
 
     page.get_by_label("Period").select_option("week")
     page.wait_for_url("**/dashboard/?*period=week*")
-    page.wait_for_function("document.querySelector('#table-funnel tbody tr td:nth-of-type(2)').innerText === '2'")
+    page.wait_for_function("() => document.querySelector('#table-funnel tbody tr td:nth-of-type(2)').innerText === '2'")
     assert page.evaluate("window.__notReloaded") is True  # swapped by htmx, not a page load
     assert page.locator("#table-funnel tbody tr").first.locator("td").nth(1).inner_text() == "2"
     page.wait_for_function(
-        "[...document.querySelectorAll('canvas[data-chart]')].every(c => window.Chart && Chart.getChart(c))"
+        "() => [...document.querySelectorAll('canvas[data-chart]')].every(c => window.Chart && Chart.getChart(c))"
     )
     assert "Anna Berg" in page.locator("#table-referrers").inner_text()
     screenshot(page, "dashboard")

@@ -69,7 +69,7 @@ def assert_no_reload(page) -> None:
 
 def form_has_focus(page, lead_id: int) -> None:
     """The inline form arrived and took the focus, so number keys go to it (as a rep would see)."""
-    page.wait_for_function(f"document.activeElement && document.activeElement.closest('#call-form-{lead_id}')")
+    page.wait_for_function(f"() => document.activeElement && document.activeElement.closest('#call-form-{lead_id}')")
 
 
 def test_a_reps_day_without_reloads(page, login):
@@ -142,7 +142,7 @@ def test_a_reps_day_without_reloads(page, login):
     page.wait_for_selector("#lead-table")
     no_reload_marker(page)
     page.get_by_label("Search").fill("(415) 555-0177")
-    page.wait_for_function("location.search.includes('q=') && location.search.includes('0177')")
+    page.wait_for_function("() => location.search.includes('q=') && location.search.includes('0177')")
     table = page.locator("#lead-table")
     table.get_by_role("link", name="Cleo Park").wait_for()
     assert table.get_by_role("link", name="Ana Costa").count() == 0
