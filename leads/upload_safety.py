@@ -151,8 +151,9 @@ def _csv_check(stream: IO[bytes]) -> None:
     while chunk := stream.read(CHUNK_BYTES):
         lines = (carry + chunk).split(b"\n")
         carry = lines.pop()
-        for offset, line in enumerate(lines):
-            _line_check(line, line_number + offset)
+        if lines and max(map(len, lines)) > CSV_MAX_FIELDS:  # else no line here can break either limit
+            for offset, line in enumerate(lines):
+                _line_check(line, line_number + offset)
         line_number += len(lines)
         _line_check(carry, line_number, partial=True)
     _line_check(carry, line_number)
