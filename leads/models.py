@@ -128,8 +128,8 @@ class Lead(models.Model):
                 name="lead_quiet_since",
                 condition=Q(do_not_call=False) & ~Q(stage__in=["won", "lost"]),
             ),
-            # Due follow-ups skip do-not-call leads: the nav badge joins this instead of the table.
-            models.Index(fields=["id"], name="lead_callable", condition=Q(do_not_call=False)),
+            # The few do-not-call leads, which the nav's due badge leaves out (accounts.selectors).
+            models.Index(fields=["id"], name="lead_do_not_call", condition=Q(do_not_call=True)),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(warmth__gte=0, warmth__lte=100), name="lead_warmth_0_100"),

@@ -10,8 +10,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from leads.models import FollowUp
-from leads.roles import ROLES, sees_all_leads
-from leads.selectors import leads_visible_to, local_day_bounds
+from leads.roles import ROLES
+from leads.selectors import follow_ups_visible_to, local_day_bounds
 
 from .models import Profile
 
@@ -32,9 +32,7 @@ def due_follow_up_count(user: Any) -> int:
     "Today" is the current time zone's, which the middleware set to the user's own. One query.
     """
     _, end = local_day_bounds(timezone.now())
-    due = FollowUp.objects.filter(status=FollowUp.Status.OPEN, due_at__lt=end, lead__do_not_call=False)
-    if not sees_all_leads(user):  # a manager's count skips an IN over every lead (docs/benchmarks.md, Dashboard)
-        due = due.filter(lead__in=leads_visible_to(user))
+    due = follow_ups_visible_to(user).filter(status=FollowUp.Status.OPEN, due_at__lt=end, lead__do_not_call=False)
     return due.count()
 
 
