@@ -276,7 +276,7 @@ def _table(kind: str, records: Iterator[list[str]], *, encoding: str, delimiter:
             f"(like Name, Email, Phone, Company). The first row has: {shown or 'nothing'}."
         )
     header_number, header_cells = first[index]
-    headers = [cell.strip() for cell in header_cells]
+    headers = [cell.replace("\x00", "").strip() for cell in header_cells]  # JSON in PostgreSQL refuses a NUL
     while headers and not headers[-1]:
         headers.pop()
     width = len(headers)
@@ -476,6 +476,8 @@ class RowJudge:
                 if len(cell) > 1 and cell[0] == "'" and cell[1] in FORMULA_PREFIXES:
                     cell = cell[1:]  # unquote_cell: our own error file's formula guard
                 raw[name] = cell
+        if "\x00" in "".join(raw.values()):  # past the sniffed head: PostgreSQL cannot store it, nor quote it
+            return RowOutcome(_BLANK.copy(), error=_nul_error(raw))
         get = raw.get
         first, last = get("first_name", ""), get("last_name", "")
         if not (first or last) and get("full_name"):
@@ -519,6 +521,11 @@ def _phone_check(phone: str, region: str) -> tuple[str, str]:
         return normalize_phone(phone, region=region), ""
     except InvalidPhone as exc:
         return "", str(exc)
+
+
+def _nul_error(raw: Mapping[str, str]) -> str:
+    labels = ", ".join(FIELD_LABELS[name] for name, value in raw.items() if "\x00" in value)
+    return f"{labels}: the cell holds a NUL character (a zero byte); remove it."
 
 
 def _label(target: str) -> str:
