@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from leads.models import FollowUp
+from leads.models import FollowUp, Lead
 from leads.roles import ROLES
 from leads.selectors import follow_ups_visible_to, local_day_bounds
 
@@ -32,8 +32,10 @@ def due_follow_up_count(user: Any) -> int:
     "Today" is the current time zone's, which the middleware set to the user's own. One query.
     """
     _, end = local_day_bounds(timezone.now())
-    due = follow_ups_visible_to(user).filter(status=FollowUp.Status.OPEN, due_at__lt=end, lead__do_not_call=False)
-    return due.count()
+    # Leaving out the few do-not-call leads (a small partial index) beats joining a manager's every lead.
+    do_not_call = Lead.objects.filter(do_not_call=True).values("pk")
+    due = follow_ups_visible_to(user).filter(status=FollowUp.Status.OPEN, due_at__lt=end)
+    return due.exclude(lead__in=do_not_call).count()
 
 
 def users_with_a_role() -> QuerySet[Any]:
