@@ -11,7 +11,7 @@ Definitions (also shown on the page and in README.md):
 
 The call figures are read from totals that calls.services keeps in the call's own transaction, not by
 probing the calls: the lead's first_call_at / first_conversation_at / first_appointment_set_at, and
-calls.models.RepCallHour for rep activity (see docs/architecture.md, "Dashboard").
+calls.models.RepCallHour for rep activity (see docs/architecture.md, "Dashboard call totals").
 """
 
 from __future__ import annotations
@@ -252,7 +252,7 @@ def events(user: Any, filters: DashboardFilters) -> list[EventRow]:
             leads=Count("pk"),
             appointments=Count("pk", filter=Q(stage__in=APPOINTMENT_STAGES) | HAS_APPOINTMENT_CALL),
             won=Count("pk", filter=Q(stage=Stage.WON)),
-            # Some call within 7 days of arriving exactly when the first call was.
+            # A lead had a call within 7 days of arriving exactly when its first call was within them.
             contacted_7_days=Count("pk", filter=Q(first_call_at__lt=F("created_at") + timedelta(days=7))),
             # AVG skips leads never called (NULL).
             time_to_first_call=Avg(
