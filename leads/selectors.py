@@ -33,7 +33,17 @@ def lead_get_for(user: Any, lead_id: int) -> Lead:
 
 
 def follow_ups_visible_to(user: Any) -> QuerySet[FollowUp]:
-    return FollowUp.objects.filter(lead__in=leads_visible_to(user))
+    """Follow-ups on the leads `leads_visible_to` gives this user, scoped by a join on the lead's owner.
+
+    Not `lead__in=leads_visible_to(user)`: for that subquery PostgreSQL probed the lead of every open follow-up
+    of the whole team (200k buffers for a rep's Today at 100k leads; docs/benchmarks.md, Load).
+    """
+    follow_ups = FollowUp.objects.all()
+    if sees_all_leads(user):
+        return follow_ups
+    if role_of(user) is None:
+        return follow_ups.none()
+    return follow_ups.filter(lead__owner_id=user.pk)
 
 
 @dataclass(frozen=True)
@@ -259,8 +269,8 @@ def today_queue(
     now = now or timezone.now()
     start, end = local_day_bounds(now)
     visible = leads_visible_to(user)
-    due_follow_ups = FollowUp.objects.filter(
-        lead__in=visible, status=FollowUp.Status.OPEN, due_at__lt=end, lead__do_not_call=False
+    due_follow_ups = follow_ups_visible_to(user).filter(
+        status=FollowUp.Status.OPEN, due_at__lt=end, lead__do_not_call=False
     )
     counts = due_follow_ups.aggregate(overdue=Count("pk", filter=Q(due_at__lt=start)), due=Count("pk"))
     # Overdue first; then what a prospect asked for (a call-back, an inbound request); then the warmest.

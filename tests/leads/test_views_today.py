@@ -181,3 +181,20 @@ def test_a_long_follow_up_list_is_capped_and_says_how_many_more(rep_client, rep)
     queue = today_queue(rep, follow_up_limit=3)
     assert len(queue.overdue) + len(queue.due) == 3 and queue.follow_ups_not_shown == 1
     assert "more due" not in rep_client.get("/leads/today/").content.decode()
+
+
+def test_a_reps_follow_ups_are_scoped_by_a_join_on_the_lead_owner_not_a_subquery(rep, other_rep):
+    # With `lead_id IN (SELECT ...)` PostgreSQL probed the lead of every open follow-up of the team (Load benchmark).
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from warmcrm.accounts.selectors import due_follow_up_count
+
+    FollowUpFactory(lead=LeadFactory(owner=rep), due_at=timezone.now() - timedelta(days=1))
+    FollowUpFactory(lead=LeadFactory(owner=other_rep), due_at=timezone.now() - timedelta(days=1))
+    with CaptureQueriesContext(connection) as queries:
+        queue = today_queue(rep)
+        badge = due_follow_up_count(rep)
+    assert queue.overdue_count == badge == len(queue.overdue) == 1
+    follow_up_sql = [query["sql"] for query in queries.captured_queries if 'FROM "leads_followup"' in query["sql"]]
+    assert len(follow_up_sql) >= 3 and not [sql for sql in follow_up_sql if 'U0."owner_id"' in sql]
