@@ -2,6 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/warmcrm_bench_import python bench/import.py --rows 100000
     DATABASE_URL=... python bench/import.py --rows 100000 1000000 --existing 100000
+    DATABASE_URL=... python bench/import.py --rows 100000 --compare /tmp/warmcrm-previous   # a checkout of HEAD~
 
 For each size it empties the database, adds `--existing` leads (set-based), writes a CSV of that many rows
 (about 20% match an existing lead by email or phone, 3% repeat an earlier row of the file, 1% have a
@@ -9,8 +10,12 @@ bad email beside a good phone, 1% have no contact), then measures in the same ru
   copy      COPY of the file into a scratch table of text columns: the limit for moving those bytes in
   import    leads.import_services.import_run_now(): read, judge, dedupe, create, merge, timeline, warmth
   again     the same file imported a second time: every row now merges, nothing is created
+  previous  with --compare DIR: the same import by the code of another checkout (say the commit before a
+            change), on a freshly seeded database, in the same run
 Each import runs in a child process, so its peak RSS (getrusage) is its own; --tracemalloc adds the
-Python heap peak (and slows the run). It is a script that prints figures, not a test; results go to
+Python heap peak (and slows the run). Besides wall time it reports the CPU seconds the import cost: the
+child process (Python) plus its PostgreSQL backend (read from /proc, so the server must be local). On a
+machine shared with other work the wall time stretches with the load; the CPU seconds much less. It is a script that prints figures, not a test; results go to
 docs/benchmarks.md ("## Import").
 """
 
@@ -31,6 +36,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+if os.environ.get("BENCH_IMPORT_CODE"):  # a child measuring another checkout (--compare)
+    sys.path.insert(0, os.environ["BENCH_IMPORT_CODE"])
+    # The editable install's finder would map the project's packages back to this checkout.
+    sys.meta_path = [finder for finder in sys.meta_path if "__editable__" not in getattr(finder, "__module__", "")]
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/warmcrm_bench_import")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "warmcrm.settings")
 os.environ.setdefault("DJANGO_MEDIA_ROOT", str(Path(tempfile.gettempdir()) / "warmcrm_bench_import_media"))
@@ -137,6 +146,20 @@ def copy_limit(path: Path) -> float:
     return seconds
 
 
+def backend_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of a local PostgreSQL backend process, or None when it is not on this machine."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def child_import(path: Path, owner_id: int, use_tracemalloc: bool) -> None:
     """Runs in a fresh process: one import, then one JSON line of figures on stdout."""
     from leads import import_services, importing
@@ -149,15 +172,20 @@ def child_import(path: Path, owner_id: int, use_tracemalloc: bool) -> None:
     from django.db import connection
 
     connection.ensure_connection()
+    backend = sql("SELECT pg_backend_pid()")[0][0]
     rss_base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if use_tracemalloc:
         tracemalloc.start()
+    cpu_before, backend_before = own_cpu_seconds(), backend_cpu_seconds(backend)
     started = time.perf_counter()
     _, report = import_services.import_run_now(path=path, file_name=path.name, options=options, actor=None)
     seconds = time.perf_counter() - started
+    cpu, backend_after = own_cpu_seconds() - cpu_before, backend_cpu_seconds(backend)
     heap_peak = tracemalloc.get_traced_memory()[1] / 1048576 if use_tracemalloc else None
     figures = {
         "seconds": seconds,
+        "cpu_seconds": cpu,
+        "db_cpu_seconds": None if backend_after is None or backend_before is None else backend_after - backend_before,
         "rows": report.rows,
         "created": report.created,
         "merged": report.merged,
@@ -170,11 +198,16 @@ def child_import(path: Path, owner_id: int, use_tracemalloc: bool) -> None:
     print(json.dumps(figures))
 
 
-def run_child(path: Path, owner_id: int, use_tracemalloc: bool) -> dict:
+def run_child(path: Path, owner_id: int, use_tracemalloc: bool, code: Path | None = None) -> dict:
+    """One import in a fresh process; `code` is another checkout whose leads/ and warmcrm/ it runs instead."""
     command = [sys.executable, __file__, "--child", str(path), "--owner-id", str(owner_id)]
     if use_tracemalloc:
         command.append("--tracemalloc")
-    result = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy(), check=False)
+    env = os.environ.copy()
+    if code is not None:
+        env["BENCH_IMPORT_CODE"] = str(code)
+    # Run it from that checkout: the project puts the working directory first on the path.
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=code or ROOT, check=False)
     if result.returncode != 0:
         sys.exit(f"import child failed:\n{result.stderr[-4000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -185,6 +218,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000])
     parser.add_argument("--existing", type=int, default=100_000, help="leads in the database before the import")
     parser.add_argument("--tracemalloc", action="store_true", help="also report the Python heap peak (slower)")
+    parser.add_argument("--compare", type=Path, help="also import with the code of this checkout (same run)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--owner-id", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -205,32 +239,56 @@ def main() -> None:
     from django.db import connection
 
     call_command("migrate", verbosity=0)
-    print(f"PostgreSQL {connection.pg_version}, {args.existing:,} leads already in the database, one process")
+    print(f"PostgreSQL {connection.pg_version}, {args.existing:,} leads already in the database, {os.cpu_count()} CPUs")
     print(
-        f"{'rows':>9} {'MB':>6} {'copy s':>7} {'copy rows/s':>12} {'import s':>9} {'import rows/s':>14} "
-        f"{'import/copy':>12} {'again rows/s':>13} {'created':>9} {'merged':>9} {'errors':>7} "
-        f"{'RSS peak MB':>12} {'RSS +MB':>8}" + (f" {'heap MB':>8}" if args.tracemalloc else "")
+        f"{'rows':>9} {'MB':>5} {'run':>9} {'s':>7} {'rows/s':>9} {'x copy':>7} {'py cpu s':>9} {'db cpu s':>9} "
+        f"{'rows/cpu s':>11} {'created':>8} {'merged':>8} {'errors':>7} {'RSS MB':>7} {'RSS +MB':>8} {'load':>5}"
+        + (f" {'heap MB':>8}" if args.tracemalloc else "")
     )
     workdir = Path(tempfile.mkdtemp(prefix="warmcrm-bench-import-"))
     for rows in args.rows:
         path = workdir / f"list-{rows}.csv"
         write_file(path, rows, args.existing)
+        megabytes = path.stat().st_size / 1048576
         owner_id = seed(args.existing)
         copy_seconds = copy_limit(path)
-        first = run_child(path, owner_id, args.tracemalloc)
-        again = run_child(path, owner_id, False)
+        print(f"{rows:>9,} {megabytes:>5.1f} {'copy':>9} {copy_seconds:>7.2f} {rows / copy_seconds:>9,.0f}", flush=True)
+        runs = [("import", run_child(path, owner_id, args.tracemalloc))]
+        show(rows, megabytes, copy_seconds, *runs[-1], args.tracemalloc)
+        runs.append(("again", run_child(path, owner_id, False)))
+        show(rows, megabytes, copy_seconds, *runs[-1], False)
+        if args.compare:
+            owner_id = seed(args.existing)
+            runs.append(("previous", run_child(path, owner_id, False, code=args.compare)))
+            show(rows, megabytes, copy_seconds, *runs[-1], False)
+        first = runs[0][1]
         assert first["created"] + first["merged"] + first["errors"] == first["rows"] == rows
-        assert again["created"] == 0, "a second import of the same file must create nothing"
-        print(
-            f"{rows:>9,} {path.stat().st_size / 1048576:>6.1f} {copy_seconds:>7.2f} {rows / copy_seconds:>12,.0f} "
-            f"{first['seconds']:>9.2f} {rows / first['seconds']:>14,.0f} "
-            f"{first['seconds'] / copy_seconds:>11.1f}x {rows / again['seconds']:>13,.0f} "
-            f"{first['created']:>9,} {first['merged']:>9,} {first['errors']:>7,} "
-            f"{first['rss_peak_mb']:>12.0f} {first['rss_peak_mb'] - first['rss_base_mb']:>8.0f}"
-            + (f" {first['heap_peak_mb']:>8.0f}" if args.tracemalloc else ""),
-            flush=True,
-        )
+        assert runs[1][1]["created"] == 0, "a second import of the same file must create nothing"
+        if args.compare:
+            previous = runs[2][1]
+            same = all(previous[k] == first[k] for k in ("rows", "created", "merged", "errors", "warnings"))
+            print(
+                f"{'':>9} {'':>5} {'speed-up':>9} {previous['seconds'] / first['seconds']:>7.1f}x wall, "
+                f"{total_cpu(previous) / total_cpu(first):.1f}x CPU; same counts as the previous code: {same}"
+            )
         path.unlink()
+
+
+def total_cpu(figures: dict) -> float:
+    return figures["cpu_seconds"] + (figures["db_cpu_seconds"] or 0)
+
+
+def show(rows: int, megabytes: float, copy_seconds: float, name: str, figures: dict, heap: bool) -> None:
+    db_cpu = figures["db_cpu_seconds"]
+    print(
+        f"{rows:>9,} {megabytes:>5.1f} {name:>9} {figures['seconds']:>7.2f} {rows / figures['seconds']:>9,.0f} "
+        f"{figures['seconds'] / copy_seconds:>6.0f}x {figures['cpu_seconds']:>9.2f} "
+        f"{db_cpu if db_cpu is not None else float('nan'):>9.2f} {rows / total_cpu(figures):>11,.0f} "
+        f"{figures['created']:>8,} {figures['merged']:>8,} {figures['errors']:>7,} {figures['rss_peak_mb']:>7.0f} "
+        f"{figures['rss_peak_mb'] - figures['rss_base_mb']:>8.0f} {os.getloadavg()[0]:>5.1f}"
+        + (f" {figures['heap_peak_mb']:>8.0f}" if heap else ""),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

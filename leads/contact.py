@@ -60,6 +60,8 @@ def normalize_email(raw: str) -> str:
 
 
 _email_validator = EmailValidator()
+# The validator's own pattern, compiled here: its lazy wrapper costs more per call than the match itself.
+_email_user_match = re.compile(_email_validator.user_regex.pattern, _email_validator.user_regex.flags).match
 
 
 def is_valid_email(value: str) -> bool:
@@ -68,7 +70,7 @@ def is_valid_email(value: str) -> bool:
     if not value or "@" not in value or len(value) > 320:
         return False
     user_part, domain_part = value.rsplit("@", 1)
-    return _email_validator.user_regex.match(user_part) is not None and _email_domain_ok(domain_part)
+    return _email_user_match(user_part) is not None and _email_domain_ok(domain_part)
 
 
 @lru_cache(maxsize=16_384)
