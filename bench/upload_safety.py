@@ -2,9 +2,10 @@
 
     python bench/upload_safety.py [--megabytes 50]
 
-Builds in memory an ordinary CSV of about --megabytes (contact rows), the zip bomb and the million-delimiter
+Builds in memory an ordinary CSV of about --megabytes (contact rows), an XLSX of --xlsx-rows, the zip bomb and the million-delimiter
 CSV of tests/security/test_hostile_uploads.py, then for each prints the best of three wall times of
-`upload_check()`, the same for a plain chunked read of the bytes (the floor: the check reads the CSV once),
+`upload_check()`, the same for a plain chunked read of the bytes, or for a workbook of its first sheet inflated
+(the floor: the check reads a CSV, or the sheet, once),
 and the Python heap peak of one check (tracemalloc). A script that prints figures, not a test; results go to
 docs/benchmarks.md ("## Upload checks").
 """
@@ -17,6 +18,7 @@ import os
 import sys
 import time
 import tracemalloc
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "warmcrm.settings")
 
 import django  # noqa: E402
+import openpyxl  # noqa: E402
 
 django.setup()
 
@@ -49,6 +52,12 @@ def check(data: bytes) -> str:
 
 
 def plain_read(data: bytes) -> None:
+    """The floor: read the bytes once in chunks; for a workbook, inflate its first sheet once."""
+    if data.startswith(b"PK"):
+        with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open("xl/worksheets/sheet1.xml") as stream:
+            while stream.read(CHUNK_BYTES):
+                pass
+        return
     stream = io.BytesIO(data)
     while stream.read(CHUNK_BYTES):
         pass
@@ -57,17 +66,31 @@ def plain_read(data: bytes) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--megabytes", type=int, default=50)
-    rows = parser.parse_args().megabytes * 1_000_000 // 96
+    parser.add_argument("--xlsx-rows", type=int, default=100_000)
+    args = parser.parse_args()
+    rows = args.megabytes * 1_000_000 // 96
     ordinary = HEADER + b"".join(
         b"Ana,Costa %d,ana%d@example.com,+1 415 555 %04d,Acme Corporation Ltd,Booth 12 notes here\n"
         % (n, n, n % 10_000)
         for n in range(rows)
     )
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    sheet.append(["First name", "Last name", "Email", "Phone", "Company", "Notes"])
+    for n in range(args.xlsx_rows):
+        sheet.append(["Ana", f"Costa {n}", f"ana{n}@example.com", f"+1 415 555 {n % 10_000:04d}", "Acme", "Booth 12"])
+    packed = io.BytesIO()
+    workbook.save(packed)
     print(f"load average {os.getloadavg()[0]:.2f}")
     print("| file | MB | result | check ms | plain read ms | check / read | heap peak MB |")
     print("|---|---|---|---|---|---|---|")
-    for name, data in (("ordinary CSV", ordinary), ("zip bomb (40 MB packed)", zip_bomb()),
-                       ("CSV, a million delimiters", million_delimiters())):
+    files = (
+        ("ordinary CSV", ordinary),
+        (f"ordinary XLSX ({args.xlsx_rows:,} rows)", packed.getvalue()),
+        ("zip bomb (40 MB packed)", zip_bomb()),
+        ("CSV, a million delimiters", million_delimiters()),
+    )
+    for name, data in files:
         result = check(data)
         checked, read = best_of_three(lambda data=data: check(data)), best_of_three(lambda data=data: plain_read(data))
         tracemalloc.start()

@@ -1,10 +1,10 @@
 """Hostile uploads, refused before anything is stored or parsed: zip bombs dressed as XLSX, sheets that claim a
 million columns, CSV lines of a million delimiters.
 
-Pure: a seekable byte stream in, `UploadRefused` with the reason out. It reads only the zip directory and a
-few small XML parts of a workbook, and a CSV once in 1 MB chunks, so a check costs milliseconds to a fraction
-of a second and about a megabyte of memory whatever the file holds. The importer (`leads.importing`) keeps
-its own caps as a second line.
+Pure: a seekable byte stream in, `UploadRefused` with the reason out. A workbook is judged by its zip directory
+(before anything is inflated), a few small XML parts, and one streamed pass over its first sheet; a CSV by one
+pass; both in 1 MB chunks, so a check costs well under a second and a few megabytes of memory whatever the file
+holds (bench/upload_safety.py). The importer (`leads.importing`) keeps its own caps as a second line.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ XLSX_MAX_ROWS = 1_048_576  # Excel's own limit
 XLSX_MAX_COLUMNS = 1024  # a list has tens of columns; "A1:XFD1048576" is a whole-sheet dimension
 XML_PART_MAX_BYTES = 1024 * 1024  # workbook.xml and its relationships are a few kB
 SHEET_HEAD_BYTES = 64 * 1024  # the <dimension> element comes before the data
+XLSX_MAX_ROW_BYTES = 16 * 1024 * 1024  # one <row> of XML; a contact's row is a few kB
+MIN_CELL_BYTES = 4  # "<c/>": the shortest cell element
 
 # A CSV: one physical line, and the delimiters on it.
 CSV_MAX_LINE_BYTES = 128 * 1024  # the csv module's own field limit; a row of 200 columns is a few kB
@@ -38,6 +40,8 @@ CSV_DELIMITERS = (b",", b";", b"\t", b"|")
 
 _MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_SHEET_DATA = re.compile(rb"<(\w+:)?sheetData[\s>/]")
+_PAST_ZZZ = re.compile(rb" r=\"([A-Za-z]{4,})\d")  # 4 letters: past ZZZ (Excel ends at XFD); literal start: fast
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Za-z]{1,4})(\d{1,8})(?::([A-Za-z]{1,4})(\d{1,8}))?\"")
 
 
@@ -90,6 +94,7 @@ def _xlsx_check(stream: IO[bytes]) -> None:
         sheet = _first_sheet_path(archive)
         if sheet is not None:
             _dimension_check(archive, sheet)
+            _cells_check(archive, sheet)
 
 
 def _small_xml(archive: zipfile.ZipFile, name: str):
@@ -131,6 +136,50 @@ def _dimension_check(archive: zipfile.ZipFile, sheet: str) -> None:
             f"The first sheet claims {rows:,} rows and {columns:,} columns; an import takes at most "
             f"{XLSX_MAX_ROWS:,} rows and {XLSX_MAX_COLUMNS:,} columns. Delete the empty columns, or save as CSV."
         )
+
+
+def _cells_check(archive: zipfile.ZipFile, sheet: str) -> None:
+    """The sheet's rows as they are, whatever its <dimension> claims: streamed in 1 MB pieces, one row at a time.
+
+    Refuses a row of more cells than XLSX_MAX_COLUMNS (a million empty <c/> elements), a cell past column ZZZ
+    (openpyxl cannot read one), more rows than XLSX_MAX_ROWS and a single row over XLSX_MAX_ROW_BYTES.
+    """
+    with archive.open(sheet) as part:
+        head = part.read(SHEET_HEAD_BYTES)
+        found = _SHEET_DATA.search(head)
+        prefix = found[1] if found and found[1] else b""
+        row_tag = b"<" + prefix + b"row"
+        cell_tags = [b"<" + prefix + b"c" + end for end in (b" ", b">", b"/>")]
+        rows = 0  # <row> tags seen so far; what comes before the first is "row 0"
+        open_row = b""
+        chunk = head
+        while chunk:
+            data = open_row + chunk
+            bad = _PAST_ZZZ.search(data)
+            if bad:
+                raise UploadRefused(
+                    f"The first sheet has a cell at column {bad[1].decode()}, past the last column a spreadsheet has."
+                )
+            pieces = data.split(row_tag)
+            open_row = pieces.pop()
+            pieces.append(open_row)
+            if max(map(len, pieces)) > MIN_CELL_BYTES * XLSX_MAX_COLUMNS:  # else no row here has that many cells
+                for offset, piece in enumerate(pieces):
+                    cells = sum(piece.count(tag) for tag in cell_tags)
+                    if cells > XLSX_MAX_COLUMNS:
+                        raise UploadRefused(
+                            f"Row {rows + offset:,} of the first sheet has {cells:,} cells or more; an import takes "
+                            f"at most {XLSX_MAX_COLUMNS:,} columns. Delete the empty columns, or save as CSV."
+                        )
+            rows += len(pieces) - 1
+            if rows > XLSX_MAX_ROWS:
+                raise UploadRefused(f"The first sheet has more than {XLSX_MAX_ROWS:,} rows.")
+            if len(open_row) > XLSX_MAX_ROW_BYTES:
+                raise UploadRefused(
+                    f"Row {rows:,} of the first sheet is over {XLSX_MAX_ROW_BYTES // 1048576} MB of XML; "
+                    "a row of a contact list is a few kB."
+                )
+            chunk = part.read(CHUNK_BYTES)
 
 
 def column_number(letters: str) -> int:

@@ -70,6 +70,15 @@ def huge_dimension(ref: str = "A1:XFD1048576") -> bytes:
     return rewritten(workbook_bytes(), sheet, lambda xml: re.sub(rb'<dimension ref="[^"]*"', claim, xml))
 
 
+def sheet_edit(old: bytes, new: bytes) -> bytes:
+    return rewritten(workbook_bytes(), "xl/worksheets/sheet1.xml", lambda xml: xml.replace(old, new))
+
+
+def past_zzz() -> bytes:
+    """A cell at column ZZZZ: openpyxl raises ValueError on it (a 500, before the check)."""
+    return sheet_edit(b'r="C1"', b'r="ZZZZ1"')
+
+
 def million_delimiters() -> bytes:
     return HEADER + b"," * 1_000_000 + b"\n" + b"Ana,Costa,ana@example.com\n"
 
@@ -119,6 +128,26 @@ def test_a_huge_text_table_is_refused(monkeypatch):
 def test_a_sheet_claiming_huge_dimensions_is_refused(ref, claim):
     message = refusal(huge_dimension(ref))
     assert f"The first sheet claims {claim}" in message and "Delete the empty columns" in message
+
+
+def test_a_cell_past_the_last_column_is_refused():
+    assert refusal(past_zzz()) == "The first sheet has a cell at column ZZZZ, past the last column a spreadsheet has."
+
+
+def test_a_row_of_thousands_of_empty_cells_is_refused_whatever_the_dimension_says():
+    wide_row = sheet_edit(b"</row></sheetData>", b"<c/>" * 5000 + b"</row></sheetData>")
+    assert b'<dimension ref="A1:C2"' in zipfile.ZipFile(io.BytesIO(wide_row)).read("xl/worksheets/sheet1.xml")
+    assert refusal(wide_row).startswith("Row 2 of the first sheet has 5,003 cells or more; an import takes at most")
+
+
+def test_rows_over_the_limit_and_a_giant_row_are_refused(monkeypatch):
+    monkeypatch.setattr(upload_safety, "XLSX_MAX_ROWS", 1)
+    understated = sheet_edit(b'<dimension ref="A1:C2"', b'<dimension ref="A1:C1"')  # the rows are counted anyway
+    assert refusal(understated) == "The first sheet has more than 1 rows."
+    monkeypatch.setattr(upload_safety, "XLSX_MAX_ROWS", 10)
+    monkeypatch.setattr(upload_safety, "XLSX_MAX_ROW_BYTES", 100)
+    giant = sheet_edit(b"</row></sheetData>", b"<c/>" + b" " * 200 + b"</row></sheetData>")
+    assert "Row 2 of the first sheet is over" in refusal(giant)
 
 
 def test_a_csv_row_of_a_million_delimiters_is_refused():
@@ -186,6 +215,7 @@ def _nothing_stored(media_root: str) -> bool:
         ("bomb.xlsx", zip_bomb, "zip bomb, not a contact list"),
         ("wide.xlsx", huge_dimension, "The first sheet claims 1,048,576 rows and 16,384 columns"),
         ("wide.csv", million_delimiters, "Line 2 of the file is 977 kB long"),
+        ("zzzz.xlsx", past_zzz, "a cell at column ZZZZ"),
     ],
 )
 def test_the_web_upload_refuses_them_and_stores_nothing(admin_client_role, settings, tmp_path, name, make, message):
