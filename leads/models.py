@@ -124,8 +124,10 @@ class Lead(models.Model):
             # The stale list: open, callable leads, the longest quiet first, and (index-only) how many.
             models.Index(
                 Coalesce("last_conversation_at", "created_at"),
-                *(F(name) for name in ("id", "warmth_band", "last_conversation_at", "created_at", "owner")),
-                name="lead_quiet_since",
+                # With what the count and the filters read, so the count is index-only.
+                *(F(name) for name in ("id", "warmth_band", "last_conversation_at", "created_at", "owner",
+                                       "connection_type", "event")),  # fmt: skip
+                name="lead_stale_scan",
                 condition=Q(do_not_call=False) & ~Q(stage__in=["won", "lost"]),
             ),
             # The few do-not-call leads, which the nav's due badge leaves out (accounts.selectors).

@@ -524,7 +524,7 @@ def stale_list(user: Any, filters: DashboardFilters, *, limit: int = STALE_LIST_
     """The first `limit` stale leads and how many there are, in one query.
 
     The count is an uncorrelated subquery (run once, over narrow index rows), so the list itself reads
-    only its first `limit` leads along the lead_quiet_since index instead of sorting every stale lead.
+    only its first `limit` leads along the lead_stale_scan index instead of sorting every stale lead.
     """
     now = timezone.now()
     stale = stale_leads(user, filters, now=now)
