@@ -22,7 +22,8 @@ def referral_source_for_lead(*, lead: Lead) -> ReferralSource:
         return source
     is_customer = lead.connection_type in CUSTOMER_CONNECTIONS or lead.stage == Stage.WON
     source = ReferralSource(
-        name=lead.full_name or str(lead),
+        # First and last name may together be a character past the referrer's name column (100 + 1 + 100).
+        name=(lead.full_name or str(lead))[: ReferralSource._meta.get_field("name").max_length],
         organisation=lead.company,
         email=lead.email,
         phone=lead.phone,

@@ -25,9 +25,10 @@ from calls.models import Call
 from leads.models import ConnectionType, Event, FollowUp, Lead, Stage, TimelineEntry
 from referrals.models import Referral, ReferralSource
 from tests.factories import EventFactory, LeadFactory
-from tests.security.strategies import has_markup, hostile, hostile_id, technical_messages
+from tests.security.strategies import fragment, has_markup, hostile, hostile_id, technical_messages
 from warmcrm.api.models import ApiToken
 from warmcrm.hygiene.models import DuplicatePair, LostReason
+from warmcrm.hygiene.services import MERGE_FIELDS
 
 pytestmark = pytest.mark.django_db
 
@@ -391,3 +392,55 @@ def test_an_event_name_with_markup_is_escaped_on_the_lead_page(rep_client, rep):
     event = EventFactory(name="<img src=x onerror=alert(1337)>")
     lead = LeadFactory(owner=rep, event=event)
     assert escape(event.name) in page(rep_client, "get", f"/leads/{lead.pk}/").content.decode()
+
+
+# --- Stored hostile data: a lead at every length limit, through every page and action -------------------
+
+limit_text = st.builds(
+    lambda unit, tail: (unit * 300 + tail)[-300:], st.sampled_from(["😀", "\u202e", "<b>", "%_", "x", "é"]), fragment
+)
+
+
+@settings(FUZZ, max_examples=8)
+@given(text=limit_text)
+def test_a_lead_at_every_limit_works_on_every_page(rep_client, manager_client, rep, manager, text):
+    """Names, company and title filled to their column's limit with hostile characters, valid as stored."""
+    def at_limit(name: str) -> str:
+        return text[: Lead._meta.get_field(name).max_length].strip() or "x"
+
+    fields = {name: at_limit(name) for name in ("first_name", "last_name", "title", "company")}
+    lead = LeadFactory(owner=rep, research_notes=text, **fields)
+    FollowUp.objects.create(lead=lead, owner=rep, due_at=timezone.now(), reason=FollowUp.Reason.MANUAL)
+    twin = LeadFactory(owner=rep, email=lead.email, **fields)
+    pair = DuplicatePair.objects.create(lead_a=lead, lead_b=twin, score=100, reasons=["email"])
+    urls = ["/leads/", "/leads/today/", "/leads/board/", f"/leads/{lead.pk}/", f"/leads/{lead.pk}/edit/"]
+    urls += [f"/calls/log/{lead.pk}/", f"/referrals/ask/{lead.pk}/", "/referrals/"]
+    for url in urls:
+        assert page(rep_client, "get", url).status_code == 200, url
+    for url in ("/hygiene/duplicates/", f"/hygiene/duplicates/{pair.pk}/merge/", "/dashboard/", "/hygiene/slipping/"):
+        assert page(manager_client, "get", url).status_code == 200, url
+    assert manager_client.get("/dashboard/export/events.csv").status_code in (200, 404)
+
+    # The lead refers someone: it becomes a referrer under its own (long) name.
+    response = page(rep_client, "post", f"/referrals/ask/{lead.pk}/", {"first_name": "Bea", "email": "b@example.com"})
+    assert response.status_code == 302, form_errors(response)
+    source = ReferralSource.objects.get(lead=lead)
+    assert source.name == lead.full_name[: ReferralSource._meta.get_field("name").max_length]
+    shown_escaped(rep_client, f"/referrals/{source.pk}/", source.name)
+    # Edited through its own form, unchanged, it saves; then it is merged with its twin.
+    data = {**{name: getattr(lead, name) for name in LEAD_TEXT}, "connection_type": lead.connection_type, "event": ""}
+    assert page(rep_client, "post", f"/leads/{lead.pk}/edit/", data).status_code == 302
+    picks = {f"pick_{name}": lead.pk for name in MERGE_FIELDS}
+    response = page(manager_client, "post", f"/hygiene/duplicates/{pair.pk}/merge/", {"survivor": lead.pk, **picks})
+    assert response.status_code == 302 and not Lead.objects.filter(pk=twin.pk).exists()
+    response = page(manager_client, "post", f"/leads/{lead.pk}/stage/", {"stage": "won"})
+    assert response.status_code == 302
+
+
+def test_a_lead_with_two_full_length_names_can_refer_someone(rep_client, rep):
+    """100 + space + 100 characters is one past the referrer's name column: asking for a referral was refused."""
+    lead = LeadFactory(owner=rep, first_name="A" * 100, last_name="B" * 100)
+    response = page(rep_client, "post", f"/referrals/ask/{lead.pk}/", {"first_name": "Bea", "email": "b@example.com"})
+    assert response.status_code == 302
+    assert ReferralSource.objects.get(lead=lead).name == "A" * 100 + " " + "B" * 99
+    assert Referral.objects.get().lead.first_name == "Bea"
