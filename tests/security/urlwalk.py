@@ -35,16 +35,22 @@ ROLES = ("anonymous", "rep", "other_rep", "manager", "admin")
 OWN_LEAD_MARK = "Quillfeather"  # the last name of every lead of `rep`: no page of anyone else's may show it
 
 
-def request(client: Client, method: str, path: str) -> HttpResponse:
+def request(client: Client, method: str, path: str, *, htmx: bool = False) -> HttpResponse:
     """`method` on `path` with an empty body (JSON for the API), rolled back so the walk leaves the data as it was.
 
     The client's cookies are restored too, so a logout (or a new session) does not change the next request.
+    `htmx` sends it as htmx does, which makes most pages answer with their partial.
     """
     cookies = copy.deepcopy(client.cookies)
     api = path.startswith("/api/v1/")
+    headers = {"HX-Request": "true"} if htmx else {}
     with transaction.atomic():
         response = client.generic(
-            method, path, "{}" if api else "", content_type="application/json" if api else FORM_CONTENT_TYPE
+            method,
+            path,
+            "{}" if api else "",
+            content_type="application/json" if api else FORM_CONTENT_TYPE,
+            headers=headers,
         )
         transaction.set_rollback(True)
     client.cookies = cookies
