@@ -76,13 +76,24 @@ def stage_after_call(stage: str, *, outcome: str) -> str:
     return target if STAGE_ORDER.index(target) > STAGE_ORDER.index(stage) else stage
 
 
-def validate_call(*, outcome: str, call_back_on: date | None, today: date) -> dict[str, str]:
+# Nothing is booked further ahead: year 9999 passed the date fields, then the calendar feed overflowed.
+FURTHEST_AHEAD_YEARS = 5
+
+
+def validate_call(
+    *, outcome: str, call_back_on: date | None, today: date, appointment_at: datetime | None = None
+) -> dict[str, str]:
     """Field errors for a call, in words a rep understands."""
     errors = {}
+    furthest = today.replace(year=today.year + FURTHEST_AHEAD_YEARS, day=min(today.day, 28))
     if outcome == CALL_BACK and call_back_on is None:
         errors["call_back_on"] = "Pick the date they asked you to call back."
     if call_back_on is not None and call_back_on < today:
         errors["call_back_on"] = "The call-back date is in the past."
+    if call_back_on is not None and call_back_on > furthest:
+        errors["call_back_on"] = f"Pick a call-back date within the next {FURTHEST_AHEAD_YEARS} years."
     if call_back_on is not None and outcome != CALL_BACK:
         errors["call_back_on"] = "A call-back date goes with the “call back on a date” outcome."
+    if appointment_at is not None and appointment_at.date() > furthest:
+        errors["appointment_at"] = f"Pick an appointment within the next {FURTHEST_AHEAD_YEARS} years."
     return errors

@@ -57,7 +57,9 @@ def call_log(
 ) -> Call:
     now = timezone.now()
     called_at = called_at or now
-    errors = outcomes.validate_call(outcome=outcome, call_back_on=call_back_on, today=timezone.localdate(now))
+    errors = outcomes.validate_call(
+        outcome=outcome, call_back_on=call_back_on, today=timezone.localdate(now), appointment_at=appointment_at
+    )
     if called_at > now + timedelta(minutes=5):
         errors["called_at"] = "A call cannot be logged in the future."
     if errors:

@@ -26,6 +26,7 @@ from .warmth_db import (
 )
 
 CLOSED_STAGES = (Stage.WON, Stage.LOST)
+SNOOZE_FURTHEST = timedelta(days=5 * 365)
 
 EDITABLE_FIELDS = (
     "first_name",
@@ -209,6 +210,8 @@ def follow_up_snooze(*, follow_up: FollowUp, actor: Any | None, until: datetime,
         raise ValidationError({"reason": "Say why you are snoozing it."})
     if until <= timezone.now():
         raise ValidationError({"until": "Snooze until a time in the future."})
+    if until > timezone.now() + SNOOZE_FURTHEST:  # year 9999 overflowed the calendar feed's end time
+        raise ValidationError({"until": "Snooze until a time within the next 5 years."})
     follow_up.due_at, follow_up.status_note = until, reason.strip()[:200]
     follow_up.snoozed_count += 1
     follow_up.save(update_fields=["due_at", "status_note", "snoozed_count"])

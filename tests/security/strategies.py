@@ -30,6 +30,8 @@ SQL = ("'; DROP TABLE leads_lead; --", "' OR '1'='1", "%", "_", "%_%", "\\", "\\
 FORMULAS = ("=1+2", "+1 415", "-2+3", "@SUM(A1:A9)", "=HYPERLINK(\"http://x\")", "\t=1", "\r=1")
 TEMPLATES = ("{{ 7|add:7 }}", "{% debug %}", "${7*7}", "%(name)s", "{0}")
 NUL = "\x00"
+# Dates every date field parses, at the ends of what Python's datetime holds.
+FAR_DATES = ("9999-12-31", "9999-12-31T23:59", "9999-12-31T23:59:59-12:00", "0001-01-01", "0001-01-01T00:00+14:00")
 CONTROL = tuple(chr(code) for code in (*range(1, 32), 127)) + ("\x85", "\u2028", "\u2029", "\ufeff", "\ufffe")
 RTL = ("\u202e", "\u202d", "\u200f", "\u200e", "\u2066", "\u2069", "\u061c")
 ASTRAL = ("😀", "👩🏽‍💻", "🏳️‍🌈", "\U00010348", "\U0001d518", "\U000e0041", "\U0010fffd", "𠜎")
@@ -72,6 +74,7 @@ def hostile_id() -> st.SearchStrategy[str]:
     return st.one_of(
         hostile(max_pieces=3),
         st.sampled_from(("0", "-1", "1e9", "99999999999999999999999", "1.5", "0x10", " 1", "1 ", "NaN", "[]", "{}")),
+        st.sampled_from(FAR_DATES),
         st.integers(min_value=-(2**70), max_value=2**70).map(str),
     )
 

@@ -330,3 +330,12 @@ def test_markup_sent_through_the_api_is_escaped_on_the_lead_page(rep_api, rep):
     assert response.json()["first_name"] == body["first_name"]  # JSON carries it as data, exactly
     lead_page_escapes(rep, response.json()["id"], body["first_name"], body["company"])
     assert json.loads(response.content)["company"] == body["company"]
+
+
+def test_a_follow_up_snoozed_to_year_9999_is_refused(rep_api, rep, lead):
+    """The snooze took any future time; the calendar feed then overflowed adding the call's 15 minutes."""
+    follow_up = FollowUpFactory(lead=lead, owner=rep)
+    body = {"until": "9999-12-31T23:50:00Z", "reason": "later"}
+    response = send(rep_api, "post", f"/api/v1/follow-ups/{follow_up.pk}/snooze/", body)
+    assert response.json()["error"]["fields"] == {"until": ["Snooze until a time within the next 5 years."]}
+    assert FollowUp.objects.get(pk=follow_up.pk).snoozed_count == 0

@@ -25,8 +25,9 @@ from calls.models import Call
 from leads.models import ConnectionType, Event, FollowUp, Lead, Stage, TimelineEntry
 from referrals.models import Referral, ReferralSource
 from tests.factories import EventFactory, LeadFactory
-from tests.security.strategies import fragment, has_markup, hostile, hostile_id, technical_messages
+from tests.security.strategies import FAR_DATES, fragment, has_markup, hostile, hostile_id, technical_messages
 from warmcrm.api.models import ApiToken
+from warmcrm.api.services import calendar_feed_token_create
 from warmcrm.hygiene.models import DuplicatePair, LostReason
 from warmcrm.hygiene.services import MERGE_FIELDS
 
@@ -213,6 +214,10 @@ def test_do_not_call_form(rep_client, lead, value):
 # --- Calls and referrals ---------------------------------------------------------------------------------
 
 
+def calendar_secret(user: Any) -> str:
+    return calendar_feed_token_create(user=user)[1]
+
+
 future_day = st.integers(min_value=1, max_value=60).map(
     lambda days: (timezone.localdate() + timedelta(days)).isoformat()
 )
@@ -225,11 +230,11 @@ future_time = st.integers(min_value=1, max_value=60).map(
 @given(
     outcome=st.one_of(st.sampled_from([o.value for o in OUTCOME_ORDER]), hostile_id()),
     notes=hostile(),
-    call_back_on=st.one_of(st.just(""), future_day, hostile_id()),
-    appointment_at=st.one_of(st.just(""), future_time, hostile_id()),
+    call_back_on=st.one_of(st.just(""), future_day, hostile_id(), st.sampled_from(FAR_DATES)),
+    appointment_at=st.one_of(st.just(""), future_time, hostile_id(), st.sampled_from(FAR_DATES)),
     htmx=st.booleans(),
 )
-def test_call_form(rep_client, lead, outcome, notes, call_back_on, appointment_at, htmx):
+def test_call_form(rep_client, rep, lead, outcome, notes, call_back_on, appointment_at, htmx):
     before, original = counts(), snapshot(lead)
     data = {"outcome": outcome, "notes": notes, "call_back_on": call_back_on, "appointment_at": appointment_at}
     extra = {"HTTP_HX_REQUEST": "true"} if htmx else {}
@@ -240,6 +245,7 @@ def test_call_form(rep_client, lead, outcome, notes, call_back_on, appointment_a
         assert (call.outcome, call.notes) == (outcome, notes.strip())
         assert response.status_code in (200, 302)
         shown_escaped(rep_client, f"/leads/{lead.pk}/", notes)
+        assert page(rep_client, "get", f"/api/calendar/{calendar_secret(rep)}.ics").status_code == 200
     else:
         form_errors(response)
         assert counts() == before and snapshot(lead) == original
@@ -444,3 +450,24 @@ def test_a_lead_with_two_full_length_names_can_refer_someone(rep_client, rep):
     assert response.status_code == 302
     assert ReferralSource.objects.get(lead=lead).name == "A" * 100 + " " + "B" * 99
     assert Referral.objects.get().lead.first_name == "Bea"
+
+
+@pytest.mark.parametrize(
+    ("data", "errors"),
+    [
+        (
+            {"outcome": "appointment_set", "appointment_at": "9999-12-31T23:59"},
+            {"appointment_at": ["Pick an appointment within the next 5 years."]},
+        ),
+        (
+            {"outcome": "call_back", "call_back_on": "9999-12-31"},
+            {"call_back_on": ["Pick a call-back date within the next 5 years."]},
+        ),
+    ],
+)
+def test_a_booking_in_year_9999_is_refused_and_the_calendar_feed_keeps_working(rep_client, rep, lead, data, errors):
+    """Year 9999 passed the date fields; the feed then added the event's length to it and overflowed (a 500)."""
+    response = page(rep_client, "post", f"/calls/log/{lead.pk}/", data)
+    assert form_errors(response) == errors
+    assert not Call.objects.exists()
+    assert page(rep_client, "get", f"/api/calendar/{calendar_secret(rep)}.ics").status_code == 200
