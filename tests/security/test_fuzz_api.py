@@ -24,12 +24,12 @@ from referrals.models import Referral, ReferralSource
 from tests.factories import EventFactory, FollowUpFactory, LeadFactory, ReferralSourceFactory
 from tests.security.strategies import any_char, has_markup, hostile, hostile_id, technical_messages
 from warmcrm.api.models import ApiToken, InboundRequest
-from warmcrm.api.services import api_token_create
+from warmcrm.api.services import api_token_create, calendar_feed_token_create
 
 pytestmark = pytest.mark.django_db
 
 FUZZ = settings(
-    max_examples=30,
+    max_examples=20,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -173,6 +173,8 @@ def test_log_a_call(rep_api, rep, lead, changes, outcome):
         if trimmed(body, "notes") is not None:
             assert call.notes == trimmed(body, "notes")
         lead_page_escapes(rep, lead.pk, call.notes)
+        secret = calendar_feed_token_create(user=rep)[1]  # whatever dates were accepted, the feed shows them
+        assert Client().get(f"/api/calendar/{secret}.ics").status_code == 200
     else:
         assert response.status_code == 400
         assert counts() == before and row(Lead, lead.pk) == original

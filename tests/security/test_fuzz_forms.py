@@ -25,7 +25,7 @@ from calls.models import Call
 from leads.models import ConnectionType, Event, FollowUp, Lead, Stage, TimelineEntry
 from referrals.models import Referral, ReferralSource
 from tests.factories import EventFactory, LeadFactory
-from tests.security.strategies import FAR_DATES, fragment, has_markup, hostile, hostile_id, technical_messages
+from tests.security.strategies import FAR_DATES, NUL, fragment, has_markup, hostile, hostile_id, technical_messages
 from warmcrm.api.models import ApiToken
 from warmcrm.api.services import calendar_feed_token_create
 from warmcrm.hygiene.models import DuplicatePair, LostReason
@@ -34,7 +34,7 @@ from warmcrm.hygiene.services import MERGE_FIELDS
 pytestmark = pytest.mark.django_db
 
 FUZZ = settings(
-    max_examples=25,
+    max_examples=20,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -402,12 +402,15 @@ def test_an_event_name_with_markup_is_escaped_on_the_lead_page(rep_client, rep):
 
 # --- Stored hostile data: a lead at every length limit, through every page and action -------------------
 
+# Stored data is data a form accepted, so no NUL (every form refuses it).
 limit_text = st.builds(
-    lambda unit, tail: (unit * 300 + tail)[-300:], st.sampled_from(["😀", "\u202e", "<b>", "%_", "x", "é"]), fragment
+    lambda unit, tail: (unit * 300 + tail)[-300:],
+    st.sampled_from(["😀", "\u202e", "<b>", "%_", "x", "é"]),
+    fragment.filter(lambda text: NUL not in text),
 )
 
 
-@settings(FUZZ, max_examples=8)
+@settings(FUZZ, max_examples=5)
 @given(text=limit_text)
 def test_a_lead_at_every_limit_works_on_every_page(rep_client, manager_client, rep, manager, text):
     """Names, company and title filled to their column's limit with hostile characters, valid as stored."""

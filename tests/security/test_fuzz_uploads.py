@@ -23,7 +23,7 @@ from leads.models import ImportJob, Lead
 from tests.security.strategies import NUL, has_markup, hostile, long_text, technical_messages
 
 FUZZ = settings(
-    max_examples=40,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -46,7 +46,10 @@ def contact_list(draw: Any) -> bytes:
     text = io.StringIO()
     writer = csv.writer(text, delimiter=delimiter, quoting=quoting, escapechar="\\", lineterminator="\r\n")
     for line in [header, *rows]:
-        writer.writerow(line)
+        try:
+            writer.writerow(line)
+        except csv.Error:  # QUOTE_NONE cannot write a lone empty field: a line break stands for it
+            text.write("\r\n")
     encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1"]))
     data = text.getvalue().encode(encoding, errors="replace")
     damage = draw(st.sampled_from(["none", "none", "insert", "truncate", "huge"]))
@@ -189,7 +192,7 @@ def list_with_hostile_rows(draw: Any) -> bytes:
     return codecs.BOM_UTF8 + text.getvalue().encode()
 
 
-@settings(FUZZ, max_examples=15)
+@settings(FUZZ, max_examples=10)
 @given(data=list_with_hostile_rows(), event=hostile(max_pieces=2))
 @pytest.mark.django_db
 def test_import_counts_add_up_and_every_row_is_stored_or_reported(admin_client_role, rep, media, data, event):
