@@ -334,8 +334,20 @@ def _xlsx_records(stream: IO[bytes]) -> Iterator[list[str]]:
 
 
 def _sheet_rows(workbook: Any, sheet: Any) -> Iterator[list[str]]:
+    rows = sheet.iter_rows(values_only=True)
     try:
-        for count, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        count = 0
+        while True:
+            try:
+                row = next(rows, None)
+            except Exception as exc:  # read-only openpyxl parses the sheet as it goes: damage shows up here
+                where = f" past row {count}" if count else ""
+                raise UnreadableFile(
+                    f"The XLSX workbook is damaged: its first sheet cannot be read{where} ({type(exc).__name__})."
+                ) from exc
+            if row is None:
+                return
+            count += 1
             if count > XLSX_MAX_ROWS:
                 raise UnreadableFile(f"The first sheet has more than {XLSX_MAX_ROWS:,} rows.")
             yield [cell_text(value) for value in row[:MAX_COLUMNS]]
