@@ -77,7 +77,7 @@ def call_log(
         appointment_at=appointment_at,
         direction=direction,
     )
-    call.full_clean()
+    call.full_clean(exclude=["lead", "rep"])  # the lead is the row locked above, the rep the signed-in user
     call.save()
 
     history = outcomes.history_after_call(

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import retarget
 
 from leads import selectors
-from leads.models import Lead
+from leads.models import FollowUp, Lead
 from leads.views import add_errors, render_lead_page
 
 from .forms import CallForm
@@ -23,10 +23,9 @@ from .models import Call, Outcome
 from .services import call_log
 
 
-def call_summary(call: Call, lead: Lead) -> str:
-    """'No answer logged for Ana Costa. Next call: Wed 25 Nov (No-answer retry).'"""
+def call_summary(call: Call, lead: Lead, follow_up: FollowUp | None) -> str:
+    """'No answer logged for Ana Costa. Next call: Wed 25 Nov (No-answer retry).' (`follow_up`: the open one)"""
     text = f"{call.get_outcome_display()} logged for {lead}."
-    follow_up = lead.follow_ups.filter(status="open").first()
     if follow_up is not None:
         due = timezone.localtime(follow_up.due_at)
         text += f" Next call: {due:%a %d %b} ({follow_up.get_reason_display()})."
@@ -56,7 +55,8 @@ def call_log_page(request: HttpRequest, lead_id: int) -> HttpResponse:
 
 def call_logged(request: HttpRequest, lead: Lead, call: Call, back: str) -> HttpResponse:
     lead = selectors.lead_get_for(request.user, lead.pk)  # warmth, stage and history changed
-    notice = call_summary(call, lead)
+    row = selectors.lead_queue_row(lead)  # its open follow-up serves the notice too
+    notice = call_summary(call, lead, row.follow_up)
     if not request.htmx:
         messages.success(request, notice)
         if back == "today":
@@ -65,11 +65,10 @@ def call_logged(request: HttpRequest, lead: Lead, call: Call, back: str) -> Http
     if back == "lead":
         # The next lead is the queue's first other row: among the first two follow-ups, else the two warmest.
         queue = selectors.today_queue(request.user, follow_up_limit=2, warm_limit=2)
-        next_row = next((row for row in queue.rows if row.lead.pk != lead.pk), None)
+        next_row = next((other for other in queue.rows if other.lead.pk != lead.pk), None)
         return render_lead_page(request, lead, notice=notice, next_row=next_row)
     # The row and the counts are all Today shows of it: the counts without the lists (two queries, not four).
     queue = selectors.today_queue(request.user, follow_up_limit=0, warm_limit=0)
-    row = selectors.lead_queue_row(lead)
     context = {"row": row, "queue": queue, "logged": notice, "oob": True}
     html = render_to_string("leads/today.html#queue-row", context, request) + render_to_string(
         "leads/today.html#counts", context, request
