@@ -160,7 +160,46 @@ def own_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def child_import(path: Path, owner_id: int, use_tracemalloc: bool) -> None:
+PHASES = {  # where an import spends its database time: import_services attribute -> label
+    "_leads_by_contact": "lookup",
+    "_PostgresWriter.insert_leads": "copy leads",
+    "_PostgresWriter.update_leads": "update merged",
+    "_PostgresWriter.insert_entries": "copy timeline",
+    "_PostgresWriter.insert_records": "copy records",
+    "warmth_recompute": "rescore merged",
+}
+
+
+def time_phases(module: object, backend: int) -> dict[str, list[float]]:
+    """Wrap the import's database steps (and every commit) to add up their wall and backend CPU seconds."""
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    totals: dict[str, list[float]] = {}
+
+    def wrap(owner: object, name: str, label: str) -> None:
+        original = getattr(owner, name)
+
+        def timed(*args: object, **kwargs: object) -> object:
+            wall, cpu = time.perf_counter(), backend_cpu_seconds(backend) or 0.0
+            try:
+                return original(*args, **kwargs)
+            finally:
+                total = totals.setdefault(label, [0.0, 0.0])
+                total[0] += time.perf_counter() - wall
+                total[1] += (backend_cpu_seconds(backend) or 0.0) - cpu
+
+        setattr(owner, name, timed)
+
+    for dotted, label in PHASES.items():
+        owner, _, name = dotted.rpartition(".")
+        target = getattr(module, owner) if owner else module
+        if hasattr(target, name):
+            wrap(target, name, label)
+    wrap(BaseDatabaseWrapper, "commit", "commit (deferred FK checks)")
+    return totals
+
+
+def child_import(path: Path, owner_id: int, use_tracemalloc: bool, phases: bool = False) -> None:
     """Runs in a fresh process: one import, then one JSON line of figures on stdout."""
     from leads import import_services, importing
 
@@ -173,6 +212,7 @@ def child_import(path: Path, owner_id: int, use_tracemalloc: bool) -> None:
 
     connection.ensure_connection()
     backend = sql("SELECT pg_backend_pid()")[0][0]
+    totals = time_phases(import_services, backend) if phases else {}
     rss_base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if use_tracemalloc:
         tracemalloc.start()
@@ -194,15 +234,18 @@ def child_import(path: Path, owner_id: int, use_tracemalloc: bool) -> None:
         "rss_base_mb": rss_base,
         "rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "heap_peak_mb": heap_peak,
+        "phases": totals,
     }
     print(json.dumps(figures))
 
 
-def run_child(path: Path, owner_id: int, use_tracemalloc: bool, code: Path | None = None) -> dict:
+def run_child(path: Path, owner_id: int, use_tracemalloc: bool, code: Path | None = None, phases: bool = False) -> dict:
     """One import in a fresh process; `code` is another checkout whose leads/ and warmcrm/ it runs instead."""
     command = [sys.executable, __file__, "--child", str(path), "--owner-id", str(owner_id)]
     if use_tracemalloc:
         command.append("--tracemalloc")
+    if phases:
+        command.append("--phases")
     env = os.environ.copy()
     if code is not None:
         env["BENCH_IMPORT_CODE"] = str(code)
@@ -219,6 +262,7 @@ def main() -> None:
     parser.add_argument("--existing", type=int, default=100_000, help="leads in the database before the import")
     parser.add_argument("--tracemalloc", action="store_true", help="also report the Python heap peak (slower)")
     parser.add_argument("--compare", type=Path, help="also import with the code of this checkout (same run)")
+    parser.add_argument("--phases", action="store_true", help="also show the database time of each import step")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--owner-id", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -227,7 +271,7 @@ def main() -> None:
 
     if args.child:
         django.setup()
-        child_import(args.child, args.owner_id, args.tracemalloc)
+        child_import(args.child, args.owner_id, args.tracemalloc, args.phases)
         return
     from django.conf import settings
 
@@ -253,8 +297,10 @@ def main() -> None:
         owner_id = seed(args.existing)
         copy_seconds = copy_limit(path)
         print(f"{rows:>9,} {megabytes:>5.1f} {'copy':>9} {copy_seconds:>7.2f} {rows / copy_seconds:>9,.0f}", flush=True)
-        runs = [("import", run_child(path, owner_id, args.tracemalloc))]
+        runs = [("import", run_child(path, owner_id, args.tracemalloc, phases=args.phases))]
         show(rows, megabytes, copy_seconds, *runs[-1], args.tracemalloc)
+        for label, (wall, cpu) in sorted(runs[0][1]["phases"].items(), key=lambda item: -item[1][1]):
+            print(f"{'':>9} {'':>5} {'':>9} {wall:>7.2f} {'':>9} {'':>7} {'':>9} {cpu:>9.2f}  {label}")
         runs.append(("again", run_child(path, owner_id, False)))
         show(rows, megabytes, copy_seconds, *runs[-1], False)
         if args.compare:
