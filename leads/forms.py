@@ -22,6 +22,21 @@ def assignable_users() -> Any:
     )
 
 
+class IdChoices(forms.ModelMultipleChoiceField):
+    """Several rows picked by id; a value that cannot be an id is an invalid choice before any query.
+
+    Django catches a bad id's ValueError but not the OverflowError of one past 64 bits (SQLite raised it: a 500).
+    """
+
+    def _check_values(self, value: Any) -> Any:
+        for pk in value:
+            if not (isinstance(pk, int | str) and str(pk).isascii() and str(pk).isdigit() and len(str(pk)) <= 18):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": pk}
+                )
+        return super()._check_values(value)
+
+
 class UserChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         return obj.get_full_name() or obj.get_username()
@@ -88,7 +103,7 @@ class OwnerForm(forms.Form):
 class ReassignForm(OwnerForm):
     """Managers give the selected leads of the list to a rep."""
 
-    lead = forms.ModelMultipleChoiceField(
+    lead = IdChoices(
         queryset=Lead.objects.none(),
         error_messages={
             "required": "Select at least one lead to reassign.",

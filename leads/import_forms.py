@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from . import importing, upload_safety
+from .forms import IdChoices
 from .models import ConnectionType, ImportJob
 from .roles import MANAGER, REP
 
@@ -49,7 +50,7 @@ def owner_choices() -> QuerySet[Any]:
     )
 
 
-class OwnerChoice(forms.ModelMultipleChoiceField):
+class OwnerChoice(IdChoices):
     def label_from_instance(self, obj: Any) -> str:
         return obj.get_full_name() or obj.get_username()
 

@@ -474,3 +474,13 @@ def test_a_booking_in_year_9999_is_refused_and_the_calendar_feed_keeps_working(r
     assert form_errors(response) == errors
     assert not Call.objects.exists()
     assert page(rep_client, "get", f"/api/calendar/{calendar_secret(rep)}.ics").status_code == 200
+
+
+def test_an_id_past_64_bits_in_the_reassign_form_is_an_invalid_choice(manager_client, rep, lead):
+    """Django's ModelMultipleChoiceField caught a bad id's ValueError, not SQLite's OverflowError (a 500)."""
+    original = snapshot(lead)
+    response = page(manager_client, "post", "/leads/reassign/", {"owner": rep.pk, "lead": [str(2**70), lead.pk]})
+    assert flash(manager_client, response) == [
+        "One of the selected leads no longer exists; reload the list and try again."
+    ]
+    assert snapshot(lead) == original

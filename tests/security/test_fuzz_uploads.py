@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from leads import import_services, importing
 from leads.models import ImportJob, Lead
-from tests.security.strategies import NUL, has_markup, hostile, long_text, technical_messages
+from tests.security.strategies import NUL, has_markup, hostile, hostile_id, long_text, technical_messages
 
 FUZZ = settings(
     max_examples=30,
@@ -301,3 +301,43 @@ def test_import_counts_add_up_and_every_row_is_stored_or_reported(admin_client_r
         assert len(rows) == job.error_count + 1
         assert all(not value.startswith(importing.FORMULA_PREFIXES) for row in rows for value in row)
 
+
+
+@FUZZ
+@given(
+    choices=st.fixed_dictionaries(
+        {},
+        optional={
+            **{f"column_{index}": hostile_id() for index in range(3)},
+            "event_name": hostile(),
+            "event_date": hostile_id(),
+            "connection_type": hostile_id(),
+            "owners": st.lists(hostile_id(), max_size=3),
+        },
+    )
+)
+@pytest.mark.django_db
+def test_mapping_form_refuses_what_it_cannot_use_and_starts_nothing(admin_client_role, rep, media, choices):
+    response = upload(admin_client_role, b"Name,Email,Notes\r\nAna Costa,ana@example.com,hi\r\n", "list.csv")
+    job = ImportJob.objects.latest("pk")
+    form = {"column_0": "full_name", "column_1": "email", "column_2": "notes", "event_name": "Expo"}
+    form = {**form, "event_date": "2026-03-01", "connection_type": "event_list", "owners": [rep.pk], **choices}
+    response = admin_client_role.post(f"/imports/{job.pk}/", form)
+    assert response.status_code in (302, 400) and has_markup(response.content.decode()) == []
+    job.refresh_from_db()
+    if response.status_code == 302:
+        assert job.status == ImportJob.Status.CHECKING and job.owner_ids
+    else:
+        errors = response.context["form"].errors
+        assert errors and technical_messages([m for messages in errors.values() for m in messages]) == []
+        assert job.status == ImportJob.Status.UPLOADED
+
+
+@pytest.mark.django_db
+def test_an_owner_id_past_64_bits_on_the_mapping_form_is_an_invalid_choice(admin_client_role, rep, media):
+    upload(admin_client_role, b"Name,Email\r\nAna Costa,ana@example.com\r\n", "list.csv")
+    job = ImportJob.objects.latest("pk")
+    form = {"column_0": "full_name", "column_1": "email", "event_name": "Expo", "event_date": "2026-03-01"}
+    response = admin_client_role.post(f"/imports/{job.pk}/", {**form, "connection_type": "cold", "owners": [2**70]})
+    assert response.status_code == 400
+    assert list(response.context["form"].errors) == ["owners"]
