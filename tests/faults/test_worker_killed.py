@@ -102,8 +102,8 @@ def clean_recompute(now, chunk_size: int) -> tuple[dict, list, dict]:
 
 
 def test_a_worker_killed_mid_recompute_leaves_scores_equal_to_a_clean_run(processes):
-    chunk_size = 1500
-    ids = seed_leads(24_000)
+    chunk_size = 1000
+    ids = seed_leads(16_000)
     now = timezone.now().replace(microsecond=0)
     expected_scores, expected_follow_ups, expected_referrers = clean_recompute(now, chunk_size)
     assert len({score for _, (score, *_) in expected_scores.items()}) > 20  # the data exercises the formula
