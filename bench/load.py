@@ -246,7 +246,10 @@ class Stack:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
         self.commands = stack_commands(host="127.0.0.1", port=self.port, gunicorn=True, workers=args.web_workers)
-        self.commands["web"] += ["--worker-class", args.worker_class, "--threads", str(args.threads)]
+        if args.worker_class:  # otherwise gunicorn.conf.py's (threaded workers)
+            self.commands["web"] += ["--worker-class", args.worker_class]
+        if args.threads:
+            self.commands["web"] += ["--threads", str(args.threads)]
         worker = self.commands["worker"]
         worker[worker.index("--concurrency") + 1] = str(args.celery_concurrency)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -460,10 +463,15 @@ def main() -> None:
     parser.add_argument("--import-rows", type=int, default=100_000, help="0: no import")
     parser.add_argument("--import-at", type=float, default=20, help="seconds into the load the admin confirms")
     parser.add_argument("--web-workers", type=int, default=4)
-    parser.add_argument("--worker-class", default="sync")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--worker-class", help="gunicorn worker class (default: gunicorn.conf.py's)")
+    parser.add_argument("--threads", type=int, help="threads per gunicorn worker (default: gunicorn.conf.py's)")
     parser.add_argument("--celery-concurrency", type=int, default=2)
-    parser.add_argument("--scenario", choices=["mix", "posts"], default="mix", help="posts: the call-log POST alone")
+    parser.add_argument(
+        "--scenario",
+        choices=["mix", "posts", "healthz"],
+        default="mix",
+        help="posts: the call-log POST alone; healthz: the trivial request alone",
+    )
     parser.add_argument("--today-every", type=int, default=25, help="calls a rep logs before reloading Today")
     parser.add_argument("--prepare-only", action="store_true", help="fill the database, then stop")
     args = parser.parse_args()
@@ -533,8 +541,8 @@ def main() -> None:
     print(
         f"\nscenario {args.scenario}: {args.users} rep sessions over {args.reps} reps at {args.call_rate}/s each "
         f"(Today reloaded every {args.today_every} calls), {args.duration} s; "
-        f"gunicorn {args.web_workers} x {args.worker_class}"
-        + (f" ({args.threads} threads)" if args.threads > 1 else "")
+        f"gunicorn {args.web_workers} x {args.worker_class or 'gunicorn.conf.py'}"
+        + (f" ({args.threads} threads)" if args.threads else "")
         + f", celery concurrency {args.celery_concurrency}; load average {load_before[0]:.2f} -> {load_after[0]:.2f}"
     )
     first = started + args.warmup
@@ -561,6 +569,11 @@ def main() -> None:
             f"| {name} | {usage.rss_start[name] / 1048576:.0f} | {usage.rss_end[name] / 1048576:.0f} | "
             f"{usage.rss_peak[name] / 1048576:.0f} |"
         )
+    served = sum(1 for at, _, _, _ in events if started <= at <= ended)  # the CPU is counted over the whole run
+    stack_cpu = sum(seconds for group, seconds in usage.cpu_by_group().items() if group != "locust (load generator)")
+    print(
+        f"\nstack CPU (web, Celery, PostgreSQL, Redis; the import included) per request served: {stack_cpu / max(served, 1) * 1000:.1f} ms"
+    )
     busy, available = usage.busy_seconds()
     print(f"\nCPU over the run: {busy:.0f} of {available:.0f} CPU-seconds busy ({busy / available:.0%} of the cores)")
     print("| process group | CPU s | share of busy |\n|---|---|---|")
