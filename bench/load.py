@@ -311,12 +311,13 @@ class Stack:
 class Usage(threading.Thread):
     """RSS of the stack's processes (start, end, peak) and CPU seconds per process group, sampled each second."""
 
-    def __init__(self, members: dict[str, object], locust_pid: int, deadline: float) -> None:
+    def __init__(self, members: dict[str, object], locust_pid: int, deadline: float, warm_at: float) -> None:
         import psutil
 
         super().__init__(daemon=True)
-        self.members, self.deadline = members, deadline
+        self.members, self.deadline, self.warm_at = members, deadline, warm_at
         self.rss_start = {name: proc.memory_info().rss for name, proc in members.items()}
+        self.rss_warm: dict[str, int] = {}  # after the warm-up: each process has loaded its code and templates
         self.rss_peak = dict(self.rss_start)
         self.rss_end: dict[str, int] = {}
         self.locust = psutil.Process(locust_pid)
@@ -341,7 +342,10 @@ class Usage(threading.Thread):
                 self.cpu_last[proc.pid] = times.user + times.system
                 self.group.setdefault(proc.pid, self.group_of(name))
                 if name in self.members:
-                    self.rss_peak[name] = max(self.rss_peak[name], proc.memory_info().rss)
+                    rss = proc.memory_info().rss
+                    self.rss_peak[name] = max(self.rss_peak[name], rss)
+                    if time.monotonic() >= self.warm_at:
+                        self.rss_warm.setdefault(name, rss)
             except psutil.Error:
                 continue
 
@@ -515,7 +519,7 @@ def main() -> None:
         members = stack.members()
         locust_pid, started = run_locust(args, stack, env, events_path)
         deadline = time.monotonic() + args.duration + 120
-        usage = Usage(members, locust_pid, deadline)
+        usage = Usage(members, locust_pid, deadline, warm_at=time.monotonic() + args.warmup)
         usage.start()
         watch = ImportWatch(job_id, deadline + 600) if job_id else None
         if watch:
@@ -563,10 +567,15 @@ def main() -> None:
     for text, count in failures.most_common(5):
         print(f"  error x{count}: {text}")
 
-    print("\n| process | RSS start MB | RSS end MB | RSS peak MB |\n|---|---|---|---|")
+    print(
+        f"\n| process | RSS start MB | after {args.warmup} s warm-up | RSS end MB | end - warm-up | RSS peak MB |"
+        "\n|---|---|---|---|---|---|"
+    )
     for name in usage.rss_start:
+        warm = usage.rss_warm.get(name, usage.rss_start[name])
         print(
-            f"| {name} | {usage.rss_start[name] / 1048576:.0f} | {usage.rss_end[name] / 1048576:.0f} | "
+            f"| {name} | {usage.rss_start[name] / 1048576:.0f} | {warm / 1048576:.0f} | "
+            f"{usage.rss_end[name] / 1048576:.0f} | {(usage.rss_end[name] - warm) / 1048576:+.1f} | "
             f"{usage.rss_peak[name] / 1048576:.0f} |"
         )
     served = sum(1 for at, _, _, _ in events if started <= at <= ended)  # the CPU is counted over the whole run
