@@ -325,6 +325,8 @@ class Usage(threading.Thread):
         self.cpu_last: dict[int, float] = {}
         self.group: dict[int, str] = {}
         self.stopping = threading.Event()
+        self.waits: Counter[str] = Counter()  # active backends by wait event, summed over the samples
+        self.samples = 0
         self.cpu_total_start = psutil.cpu_times()
         self.sample()
         self.cpu_start = dict(self.cpu_last)
@@ -364,8 +366,24 @@ class Usage(threading.Thread):
         return name
 
     def run(self) -> None:
-        while not self.stopping.wait(1.0) and time.monotonic() < self.deadline:
-            self.sample()
+        from django.db import connection
+
+        try:
+            while not self.stopping.wait(1.0) and time.monotonic() < self.deadline:
+                self.sample()
+                self.sample_waits()
+        finally:
+            connection.close()
+
+    def sample_waits(self) -> None:
+        """What the database's active backends are doing right now: on CPU, or waiting (a lock, a WAL flush)."""
+        rows = sql(
+            "SELECT coalesce(wait_event_type || ': ' || wait_event, 'on CPU'), count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid() GROUP BY 1"
+        )
+        self.samples += 1
+        for what, count in rows:
+            self.waits[what] += count
 
     def finish(self) -> None:
         import psutil
@@ -588,6 +606,9 @@ def main() -> None:
     print("| process group | CPU s | share of busy |\n|---|---|---|")
     for group, seconds in sorted(usage.cpu_by_group().items(), key=lambda item: -item[1]):
         print(f"| {group} | {seconds:.1f} | {seconds / busy:.0%} |")
+    print(f"\nactive PostgreSQL backends of this database, on average over {usage.samples} samples (1 per second):")
+    for what, count in usage.waits.most_common(6):
+        print(f"  {count / max(usage.samples, 1):.2f}  {what}")
 
     if watch and watch.finished_at:
         from leads import import_services
