@@ -8,7 +8,20 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -279,10 +292,13 @@ def today_queue(
         When(reason__in=(FollowUp.Reason.CALL_BACK, FollowUp.Reason.INBOUND), then=Value(1)),
         default=Value(2),
     )
+    # One key for "priority, then warmest" (warmth is 0-100): with the priority alone first, PostgreSQL could
+    # presort the team's follow-ups by it and probe each one's lead, 190k buffers against 6.6k (Load benchmark).
+    rank = ExpressionWrapper(priority * 1000 - F("lead__warmth"), output_field=IntegerField())
     follow_ups = list(
-        due_follow_ups.select_related(*(f"lead__{name}" for name in LEAD_ROW_RELATED)).order_by(
-            priority, "-lead__warmth", "due_at", "id"
-        )[:follow_up_limit]
+        due_follow_ups.select_related(*(f"lead__{name}" for name in LEAD_ROW_RELATED)).order_by(rank, "due_at", "id")[
+            :follow_up_limit
+        ]
     )
     warmest = list(
         leads_callable_now(visible, now=now).select_related(*LEAD_ROW_RELATED).order_by("-warmth", "id")[:warm_limit]

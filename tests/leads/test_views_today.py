@@ -198,3 +198,24 @@ def test_a_reps_follow_ups_are_scoped_by_a_join_on_the_lead_owner_not_a_subquery
     assert queue.overdue_count == badge == len(queue.overdue) == 1
     follow_up_sql = [query["sql"] for query in queries.captured_queries if 'FROM "leads_followup"' in query["sql"]]
     assert len(follow_up_sql) >= 3 and not [sql for sql in follow_up_sql if 'U0."owner_id"' in sql]
+
+
+def test_follow_ups_are_ranked_by_one_key_of_priority_and_warmth(rep):
+    # Priority alone as the first key let PostgreSQL presort the team's follow-ups and probe each lead (Load benchmark).
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    cold_overdue = LeadFactory(owner=rep, first_name="Cold", warmth=5)
+    hot_overdue = LeadFactory(owner=rep, first_name="Hot", warmth=95)
+    hot_due = LeadFactory(owner=rep, first_name="Due", warmth=99)
+    FollowUpFactory(lead=cold_overdue, due_at=timezone.now() - timedelta(days=2))
+    FollowUpFactory(lead=hot_overdue, due_at=timezone.now() - timedelta(days=2))
+    FollowUpFactory(lead=hot_due, due_at=timezone.now(), reason=FollowUp.Reason.CALL_BACK)
+    with CaptureQueriesContext(connection) as queries:
+        queue = today_queue(rep)
+    assert [row.lead.first_name for row in queue.rows[:3]] == ["Hot", "Cold", "Due"]
+    listing = next(
+        q["sql"] for q in queries.captured_queries if "ORDER BY" in q["sql"] and "leads_followup" in q["sql"]
+    )
+    first_key = listing.split("ORDER BY", 1)[1].split(" ASC", 1)[0]
+    assert '"leads_lead"."warmth"' in first_key
