@@ -806,11 +806,29 @@ class _Engine:
         result.created = len(created)
         if self.job is None:
             self.created_before += len(created)
-            for state in (*created, *merged.values()):
-                memory.add(state)
+            self._remember(created, merged.values())
         else:
             self._write(created, list(merged.values()))
         return result
+
+    def _remember(self, created: list[_LeadState], merged: Iterable[_LeadState]) -> None:
+        """The dry run's stand-in for the writes a later batch would find in the database, kept small.
+
+        Counts depend only on which lead each email and phone leads to. So a lead that would be created is
+        kept with its email and phone (its other fields only as blank or not), and a lead already in the
+        database only when this dry run gave it an email or phone: otherwise the next batch's lookup finds
+        it as it is.
+        """
+        memory = self.memory
+        for state in created:
+            state.values = {
+                name: value if name in _CONTACT_FIELDS else ("x" if value else "")
+                for name, value in state.values.items()
+            }
+            memory.add(state)
+        for state in merged:
+            if state.changed & _CONTACT_FIELDS:
+                memory.add(state)
 
     def _fill(
         self,
@@ -926,6 +944,7 @@ class _Engine:
 
 
 UPDATE_FIELDS = (*FILL_FIELDS, "owner_id", "event_id", "last_conversation_at")
+_CONTACT_FIELDS = frozenset({"email", "phone", "phone_e164"})
 
 
 class _OrmWriter:

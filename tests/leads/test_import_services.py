@@ -245,6 +245,29 @@ def test_dry_run_counts_what_the_import_does_and_writes_nothing(rep, tmp_path):
     assert (dry.rows, dry.created, dry.merged, dry.errors) == (real.rows, real.created, real.merged, real.errors)
 
 
+def test_dry_run_remembers_only_what_a_later_batch_could_not_find_in_the_database(tmp_path):
+    LeadFactory(email="known@example.com", phone="", company="")
+    LeadFactory(email="", phone="(415) 555-0142")
+    rows = [
+        ["Name", "Email", "Phone", "Company"],
+        ["Known Again", "known@example.com", "", "Filled Co"],  # merges, no new email or phone: not kept
+        ["Phone Only", "given@example.com", "415-555-0142", ""],  # merges and gains an email: kept
+        ["Brand New", "new@example.com", "415-555-0143", "New Co"],  # would be created: kept, slimmed
+    ]
+    path = write_csv(tmp_path, rows)
+    engine = import_services._Engine(options=options_for(path), file_name=path.name, job=None)
+    with open(path, "rb") as stream:
+        batch = list(importing.read_table(stream, file_name=path.name).rows)
+    result = engine.apply(engine.judge(batch))
+    assert (result.created, result.merged) == (1, 2)
+    assert set(engine.memory.by_email) == {"given@example.com", "new@example.com"}
+    assert set(engine.memory.by_phone) == {"+14155550142", "+14155550143"}
+    new = engine.memory.by_email["new@example.com"]
+    assert new.values["company"] == "x" and new.values["phone_e164"] == "+14155550143"
+    again = engine.apply(engine.judge(batch))  # the next batch: the remembered leads merge, nothing is created
+    assert (again.created, again.merged) == (0, 3)
+
+
 # --- Error file -------------------------------------------------------------------------------------
 
 
@@ -392,4 +415,3 @@ def test_uploads_over_the_limit_are_refused(admin_user, settings):
     with pytest.raises(ValidationError, match="largest import"):
         upload(admin_user, "overlong.csv")
     assert not ImportJob.objects.exists()
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import random
@@ -12,7 +13,7 @@ import phonenumbers
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from leads import contact, importing
@@ -479,7 +480,12 @@ def test_written_csv_reads_back_cell_for_cell(rows, delimiter, encoding, newline
     writer = csv.writer(text, delimiter=delimiter, lineterminator=newline, quoting=csv.QUOTE_MINIMAL)
     writer.writerow(["Name", "Email", "Company"])
     writer.writerows(rows)
-    table = importing.read_table(io.BytesIO(text.getvalue().encode(encoding)))
+    data = text.getvalue().encode(encoding)
+    if encoding == "cp1252":
+        # Windows-1252 bytes that also form valid UTF-8 (Â + no-break space) read as UTF-8: nobody can tell.
+        with contextlib.suppress(UnicodeDecodeError):
+            assume(data.decode("utf-8") == text.getvalue())
+    table = importing.read_table(io.BytesIO(data))
     assert table.headers == ["Name", "Email", "Company"]
     assert table.delimiter == delimiter or not rows
     assert [cells for _, cells in table.rows] == rows
