@@ -12,6 +12,7 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+import zlib
 from typing import IO
 
 from defusedxml import ElementTree
@@ -93,8 +94,14 @@ def _xlsx_check(stream: IO[bytes]) -> None:
                 )
         sheet = _first_sheet_path(archive)
         if sheet is not None:
-            _dimension_check(archive, sheet)
-            _cells_check(archive, sheet)
+            try:
+                _dimension_check(archive, sheet)
+                _cells_check(archive, sheet)
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError) as exc:
+                # The directory read fine but the sheet's bytes do not unpack (a cut or patched file): was a 500.
+                raise UploadRefused(
+                    f"The workbook is damaged: its part {sheet} cannot be unpacked ({type(exc).__name__})."
+                ) from exc
 
 
 def _small_xml(archive: zipfile.ZipFile, name: str):

@@ -204,6 +204,21 @@ def test_a_workbook_whose_sheet_is_damaged_is_refused_with_the_reason(admin_clie
     assert not ImportJob.objects.exists() and stored_files(media) == []
 
 
+@pytest.mark.django_db
+def test_a_workbook_whose_sheet_does_not_unpack_is_refused_with_the_reason(admin_client_role, media):
+    """The zip directory was fine, the sheet's own header was not: the upload check let BadZipFile through."""
+    data = bytearray(damaged_workbook(b""))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        offset = archive.getinfo("xl/worksheets/sheet1.xml").header_offset
+    data[offset : offset + 4] = b"XXXX"  # the part's local header magic
+    response = upload(admin_client_role, bytes(data), "list.xlsx")
+    assert response.status_code == 400
+    assert response.context["form"].errors["file"] == [
+        "The workbook is damaged: its part xl/worksheets/sheet1.xml cannot be unpacked (BadZipFile)."
+    ]
+    assert not ImportJob.objects.exists() and stored_files(media) == []
+
+
 # --- Through the pages --------------------------------------------------------------------------------
 
 
