@@ -6,6 +6,8 @@ cannot encode). The markup fragments carry the marker `alert(1337)` so a page ca
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import strategies as st
 
 XSS_MARKER = "alert(1337)"
@@ -77,6 +79,11 @@ def hostile_id() -> st.SearchStrategy[str]:
         st.sampled_from(FAR_DATES),
         st.integers(min_value=-(2**70), max_value=2**70).map(str),
     )
+
+
+def some_of(names: tuple[str, ...], value: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """Any subset of the fields `names`, each drawn from `value`: what a crafted request sends."""
+    return st.fixed_dictionaries({}, optional=dict.fromkeys(names, value))
 
 
 def has_markup(html: str) -> list[str]:
