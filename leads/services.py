@@ -64,6 +64,15 @@ def lead_update(*, lead: Lead, actor: Any | None, **fields: Any) -> Lead:
     return lead_rescore(lead=lead)  # the connection or event may have changed
 
 
+def _check_lost_reason_listed(reason: str) -> None:
+    """A lead is lost for one of the reasons admins keep in warmcrm.hygiene, so the lost-reasons report adds up."""
+    from warmcrm.hygiene.selectors import active_lost_reasons  # leads depends on no other app at load time
+
+    listed = active_lost_reasons()
+    if reason not in listed:
+        raise ValidationError({"lost_reason": "Pick one of the listed reasons: " + ", ".join(listed) + "."})
+
+
 @transaction.atomic
 def lead_set_stage(*, lead: Lead, actor: Any | None, stage: str, lost_reason: str = "") -> Lead:
     previous = lead.stage
@@ -71,6 +80,8 @@ def lead_set_stage(*, lead: Lead, actor: Any | None, stage: str, lost_reason: st
         return lead
     lead.stage = stage
     lead.lost_reason = lost_reason.strip() if stage == Stage.LOST else ""
+    if lead.lost_reason:
+        _check_lost_reason_listed(lead.lost_reason)
     lead.full_clean()
     lead.save(update_fields=["stage", "lost_reason", "updated_at"])
     summary = f"Stage: {Stage(previous).label} → {Stage(stage).label}"

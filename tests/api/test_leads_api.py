@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from leads.models import Lead, TimelineEntry
+from leads.models import Lead, Stage, TimelineEntry
 from tests.factories import EventFactory, LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -144,9 +144,21 @@ def test_lost_needs_a_reason(lead, rep_api):
     response = rep_api.patch(f"/api/v1/leads/{lead.pk}/", {"stage": "lost"}, format="json")
     assert response.status_code == 400
     assert response.json()["error"]["fields"] == {"lost_reason": ["Say why the lead was lost."]}
-    response = rep_api.patch(f"/api/v1/leads/{lead.pk}/", {"stage": "lost", "lost_reason": "Budget"}, format="json")
+    response = rep_api.patch(f"/api/v1/leads/{lead.pk}/", {"stage": "lost", "lost_reason": "No budget"}, format="json")
     assert response.status_code == 200
-    assert response.json()["lost_reason"] == "Budget"
+    assert response.json()["lost_reason"] == "No budget"
+
+
+def test_lost_takes_only_a_listed_reason_as_on_the_page(lead, rep_api):
+    response = rep_api.patch(f"/api/v1/leads/{lead.pk}/", {"stage": "lost", "lost_reason": "Because"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["lost_reason"][0].startswith("Pick one of the listed reasons: No budget")
+    lead.refresh_from_db()
+    assert (lead.stage, lead.lost_reason) == (Stage.NEW, "")
+    created = rep_api.post("/api/v1/leads/", {"first_name": "Ann", "phone": "+14155550111", "stage": "lost",
+                                              "lost_reason": "Because"}, format="json")
+    assert created.status_code == 400
+    assert not Lead.objects.filter(first_name="Ann").exists()
 
 
 def test_a_bad_update_writes_nothing_even_when_part_of_it_is_fine(lead, rep_api):
