@@ -12,6 +12,9 @@ bad email beside a good phone, 1% have no contact), then measures in the same ru
   again     the same file imported a second time: every row now merges, nothing is created
   previous  with --compare DIR: the same import by the code of another checkout (say the commit before a
             change), on a freshly seeded database, in the same run
+  dry run   with --dry-run: import_services.import_dry_run() on the seeded database before the import (the
+            web flow's check: counts, writes nothing); its counts must equal the import's. --dry-run-only
+            measures just that (a 1M-row dry run's memory without the 1M-row import's ten minutes)
 Each import runs in a child process, so its peak RSS (getrusage) is its own; --tracemalloc adds the
 Python heap peak (and slows the run). Besides wall time it reports the CPU seconds the import cost: the
 child process (Python) plus its PostgreSQL backend (read from /proc, so the server must be local). On a
@@ -199,8 +202,8 @@ def time_phases(module: object, backend: int) -> dict[str, list[float]]:
     return totals
 
 
-def child_import(path: Path, owner_id: int, use_tracemalloc: bool, phases: bool = False) -> None:
-    """Runs in a fresh process: one import, then one JSON line of figures on stdout."""
+def child_import(path: Path, owner_id: int, use_tracemalloc: bool, phases: bool = False, dry_run: bool = False) -> None:
+    """Runs in a fresh process: one import (or dry run), then one JSON line of figures on stdout."""
     from leads import import_services, importing
 
     with open(path, "rb") as stream:
@@ -218,7 +221,10 @@ def child_import(path: Path, owner_id: int, use_tracemalloc: bool, phases: bool 
         tracemalloc.start()
     cpu_before, backend_before = own_cpu_seconds(), backend_cpu_seconds(backend)
     started = time.perf_counter()
-    _, report = import_services.import_run_now(path=path, file_name=path.name, options=options, actor=None)
+    if dry_run:
+        report = import_services.import_dry_run(path=path, file_name=path.name, options=options, keep_rows=100)
+    else:
+        _, report = import_services.import_run_now(path=path, file_name=path.name, options=options, actor=None)
     seconds = time.perf_counter() - started
     cpu, backend_after = own_cpu_seconds() - cpu_before, backend_cpu_seconds(backend)
     heap_peak = tracemalloc.get_traced_memory()[1] / 1048576 if use_tracemalloc else None
@@ -239,13 +245,19 @@ def child_import(path: Path, owner_id: int, use_tracemalloc: bool, phases: bool 
     print(json.dumps(figures))
 
 
-def run_child(path: Path, owner_id: int, use_tracemalloc: bool, code: Path | None = None, phases: bool = False) -> dict:
+def run_child(
+    path: Path,
+    owner_id: int,
+    use_tracemalloc: bool,
+    code: Path | None = None,
+    phases: bool = False,
+    dry_run: bool = False,
+) -> dict:
     """One import in a fresh process; `code` is another checkout whose leads/ and warmcrm/ it runs instead."""
     command = [sys.executable, __file__, "--child", str(path), "--owner-id", str(owner_id)]
-    if use_tracemalloc:
-        command.append("--tracemalloc")
-    if phases:
-        command.append("--phases")
+    for flag, wanted in (("--tracemalloc", use_tracemalloc), ("--phases", phases), ("--dry-run", dry_run)):
+        if wanted:
+            command.append(flag)
     env = os.environ.copy()
     if code is not None:
         env["BENCH_IMPORT_CODE"] = str(code)
@@ -263,6 +275,8 @@ def main() -> None:
     parser.add_argument("--tracemalloc", action="store_true", help="also report the Python heap peak (slower)")
     parser.add_argument("--compare", type=Path, help="also import with the code of this checkout (same run)")
     parser.add_argument("--phases", action="store_true", help="also show the database time of each import step")
+    parser.add_argument("--dry-run", action="store_true", help="also measure the dry run (before the import)")
+    parser.add_argument("--dry-run-only", action="store_true", help="measure only the dry run")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--owner-id", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -271,7 +285,7 @@ def main() -> None:
 
     if args.child:
         django.setup()
-        child_import(args.child, args.owner_id, args.tracemalloc, args.phases)
+        child_import(args.child, args.owner_id, args.tracemalloc, args.phases, args.dry_run)
         return
     from django.conf import settings
 
@@ -297,6 +311,14 @@ def main() -> None:
         owner_id = seed(args.existing)
         copy_seconds = copy_limit(path)
         print(f"{rows:>9,} {megabytes:>5.1f} {'copy':>9} {copy_seconds:>7.2f} {rows / copy_seconds:>9,.0f}", flush=True)
+        dry = None
+        if args.dry_run or args.dry_run_only:
+            dry = run_child(path, owner_id, args.tracemalloc, dry_run=True)
+            show(rows, megabytes, copy_seconds, "dry run", dry, args.tracemalloc)
+            assert dry["created"] + dry["merged"] + dry["errors"] == dry["rows"] == rows
+            if args.dry_run_only:
+                path.unlink()
+                continue
         runs = [("import", run_child(path, owner_id, args.tracemalloc, phases=args.phases))]
         show(rows, megabytes, copy_seconds, *runs[-1], args.tracemalloc)
         for label, (wall, cpu) in sorted(runs[0][1]["phases"].items(), key=lambda item: -item[1][1]):
@@ -310,6 +332,9 @@ def main() -> None:
         first = runs[0][1]
         assert first["created"] + first["merged"] + first["errors"] == first["rows"] == rows
         assert runs[1][1]["created"] == 0, "a second import of the same file must create nothing"
+        if dry is not None:
+            counts = ("rows", "created", "merged", "errors", "warnings")
+            assert all(dry[k] == first[k] for k in counts), "the dry run must count what the import does"
         if args.compare:
             previous = runs[2][1]
             same = all(previous[k] == first[k] for k in ("rows", "created", "merged", "errors", "warnings"))

@@ -421,7 +421,7 @@ def import_dry_run(
     engine = _Engine(options=options, file_name=file_name, job=None)
     report = ImportReport()
     batch_size = batch_size or BATCH_SIZE
-    with open(path, "rb") as stream:
+    with closing(engine), open(path, "rb") as stream:
         table = importing.read_table(stream, file_name=file_name)
         with closing(_judged(engine, table.rows, batch_size)) as batches:
             for outcomes in batches:
@@ -713,6 +713,119 @@ class _Index:
             self.by_phone.setdefault(values["phone_e164"], state)
 
 
+def _batch_keys(outcomes: list[tuple[int, list[str], importing.RowOutcome]]) -> tuple[list[str], list[str]]:
+    """The batch's distinct normalised emails and E.164 phones (blanks left out)."""
+    emails, phones = set(), set()
+    for _, _, outcome in outcomes:
+        if not outcome.error:
+            values = outcome.values
+            emails.add(values["email"])
+            phones.add(values["phone_e164"])
+    emails.discard("")
+    phones.discard("")
+    return list(emails), list(phones)
+
+
+class _DryRunMemory:
+    """The dry run's stand-in for the leads an import would have written, in a temporary table.
+
+    Counts depend only on which lead each email and phone leads to, and on whether that lead still has a
+    blank email or phone to fill. So a lead the dry run would create is kept as (its email, its phone), and
+    a lead already in the database only once this dry run gave it an email or phone (otherwise the next
+    batch's lookup finds it as it is). A batch recalls the rows its own keys reach and writes back what it
+    changed: the process holds one batch, however long the file (it held ~1.1 KB per lead it would create).
+    The table is the connection's own (TEMPORARY) and dropped when the run ends.
+    """
+
+    COLUMNS = ("email", "phone", "phone_e164")
+    _CHUNK = 500  # SQLite: keys per IN (...) list
+
+    def __init__(self) -> None:
+        self.table = f"import_dry_run_{uuid.uuid4().hex[:16]}"
+        self.created = False
+        self.next_ref = -1  # leads it would create get -1, -2, ...; leads of the database keep their id
+
+    def _create(self) -> None:
+        table = self.table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {table} (ref bigint PRIMARY KEY, email text NOT NULL, "
+                "phone text NOT NULL, phone_e164 text NOT NULL)"
+            )
+            cursor.execute(f"CREATE INDEX {table}_email ON {table} (email)")
+            cursor.execute(f"CREATE INDEX {table}_phone ON {table} (phone_e164)")
+        self.created = True
+
+    def drop(self) -> None:
+        if self.created:
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
+            self.created = False
+
+    def _rows(self, emails: list[str], phones: list[str]) -> list[tuple[int, str, str, str]]:
+        select = f"SELECT ref, email, phone, phone_e164 FROM {self.table}"  # nosec B608 # our own name
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                where = " WHERE email = ANY(%s::text[]) OR phone_e164 = ANY(%s::text[])"
+                cursor.execute(select + where, [emails, phones])
+                return cursor.fetchall()
+            found: dict[int, tuple[int, str, str, str]] = {}
+            for column, keys in (("email", emails), ("phone_e164", phones)):
+                for start in range(0, len(keys), self._CHUNK):
+                    chunk = keys[start : start + self._CHUNK]
+                    cursor.execute(f"{select} WHERE {column} IN ({', '.join(['%s'] * len(chunk))})", chunk)
+                    found.update((row[0], row) for row in cursor.fetchall())
+            return list(found.values())
+
+    def recall(self, emails: list[str], phones: list[str]) -> tuple[_Index, list[_LeadState]]:
+        """The remembered leads holding one of these emails or phones, as an index and as a list."""
+        index, states = _Index(), []
+        if not self.created or not (emails or phones):
+            return index, states
+        blank = dict.fromkeys(FILL_FIELDS, "")
+        for ref, email, phone, e164 in self._rows(emails, phones):
+            state = _LeadState(
+                pk=ref,
+                values={**blank, "email": email, "phone": phone, "phone_e164": e164},
+                owner_id=None,
+                event_id=None,
+                last_conversation_at=None,
+                new=ref < 0,  # a lead it would create: never "merged" into the database
+                row_number=0,
+            )
+            index.add(state)
+            states.append(state)
+        return index, states
+
+    def remember(self, created: list[_LeadState], touched: list[_LeadState]) -> None:
+        """Add the leads it would create; write back the email and phone of leads it gave one."""
+        if not (created or touched):
+            return
+        if not self.created:
+            self._create()
+        table, columns = self.table, self.COLUMNS
+        new_rows = []
+        for state in created:
+            state.pk, self.next_ref = self.next_ref, self.next_ref - 1
+            new_rows.append((state.pk, *[state.values[name] for name in columns]))
+        changed = [(state.pk, *[state.values[name] for name in columns]) for state in touched]
+        with connection.cursor() as cursor:
+            if new_rows and connection.vendor == "postgresql":
+                with cursor.cursor.copy(f"COPY {table} (ref, email, phone, phone_e164) FROM STDIN") as copy:
+                    for row in new_rows:
+                        copy.write_row(row)
+            elif new_rows:
+                cursor.executemany(f"INSERT INTO {table} VALUES (%s, %s, %s, %s)", new_rows)  # nosec B608
+            if changed:
+                cursor.executemany(
+                    f"INSERT INTO {table} VALUES (%s, %s, %s, %s) ON CONFLICT (ref) DO UPDATE SET "  # nosec B608
+                    "email = excluded.email, phone = excluded.phone, phone_e164 = excluded.phone_e164",
+                    changed,
+                )
+            if connection.vendor == "postgresql":
+                cursor.execute(f"ANALYZE {table}")  # no autovacuum on temporary tables: keep the plan on the indexes
+
+
 class _Engine:
     """Judges rows and matches them to leads; with a job it writes, without one it only counts."""
 
@@ -721,29 +834,28 @@ class _Engine:
         self.file_name = file_name
         self.job = job
         self.judge_row = importing.RowJudge(options.mapping, region=settings.PHONE_DEFAULT_REGION, limits=lead_limits())
-        # The dry run writes nothing, so what earlier batches "created" is remembered here instead.
-        self.memory = _Index()
+        # The dry run writes nothing, so what earlier batches "created" is remembered instead, in a temporary
+        # table (memory stays flat however long the file); `recalled` is the part this batch's keys reach.
+        self.memory = _DryRunMemory() if job is None else None
+        self.recalled = _Index()
         self.created_before = 0
         self._writer: _OrmWriter | _PostgresWriter | None = None
+
+    def close(self) -> None:
+        """Drop the dry run's temporary table (the connection outlives the run in a worker)."""
+        if self.memory is not None:
+            self.memory.drop()
 
     def judge(self, batch: list[tuple[int, list[str]]]) -> list[tuple[int, list[str], importing.RowOutcome]]:
         judge_row = self.judge_row
         return [(number, cells, judge_row(cells)) for number, cells in batch]
 
-    def _lookup(self, outcomes: list[tuple[int, list[str], importing.RowOutcome]]) -> _Index:
-        emails, phones = set(), set()
-        for _, _, outcome in outcomes:
-            if not outcome.error:
-                values = outcome.values
-                emails.add(values["email"])
-                phones.add(values["phone_e164"])
-        emails.discard("")
-        phones.discard("")
+    def _lookup(self, emails: list[str], phones: list[str]) -> _Index:
         index = _Index()
         if not (emails or phones):
             return index
         job_id = self.job.pk if self.job is not None else None
-        for row in _leads_by_contact(list(emails), list(phones), job_id):
+        for row in _leads_by_contact(emails, phones, job_id):
             pk, owner_id, event_id, last_conversation_at, *values, recorded = row
             state = _LeadState(
                 pk=pk,
@@ -764,8 +876,13 @@ class _Engine:
 
     def apply(self, outcomes: list[tuple[int, list[str], importing.RowOutcome]]) -> _BatchResult:
         result = _BatchResult()
-        index = self._lookup(outcomes)
-        memory = self.memory  # the dry run's earlier batches, which win over the database (empty in an import)
+        emails, phones = _batch_keys(outcomes)
+        index = self._lookup(emails, phones)
+        # The dry run's earlier batches, which win over the database (empty in an import).
+        recalled: list[_LeadState] = []
+        if self.memory is not None:
+            self.recalled, recalled = self.memory.recall(emails, phones)
+        memory = self.recalled
         created: list[_LeadState] = []
         merged: dict[int, _LeadState] = {}
         event_id = self.job.event_id if self.job is not None else None
@@ -804,31 +921,16 @@ class _Engine:
                 result.merged += 1
             index.add(state)
         result.created = len(created)
-        if self.job is None:
+        if self.memory is not None:
             self.created_before += len(created)
-            self._remember(created, merged.values())
+            # What a later batch would find in the database had this been the import: the leads it would
+            # create, and the leads (found in the database or remembered) it gave an email or phone.
+            touched = {state.pk: state for state in (*recalled, *merged.values()) if state.changed & _CONTACT_FIELDS}
+            self.memory.remember(created, list(touched.values()))
+            self.recalled = _Index()
         else:
             self._write(created, list(merged.values()))
         return result
-
-    def _remember(self, created: list[_LeadState], merged: Iterable[_LeadState]) -> None:
-        """The dry run's stand-in for the writes a later batch would find in the database, kept small.
-
-        Counts depend only on which lead each email and phone leads to. So a lead that would be created is
-        kept with its email and phone (its other fields only as blank or not), and a lead already in the
-        database only when this dry run gave it an email or phone: otherwise the next batch's lookup finds
-        it as it is.
-        """
-        memory = self.memory
-        for state in created:
-            state.values = {
-                name: value if name in _CONTACT_FIELDS else ("x" if value else "")
-                for name, value in state.values.items()
-            }
-            memory.add(state)
-        for state in merged:
-            if state.changed & _CONTACT_FIELDS:
-                memory.add(state)
 
     def _fill(
         self,
@@ -866,10 +968,10 @@ class _Engine:
             state.changed.add("event")
 
     def _owner_of_email(self, email: str, index: _Index, default: _LeadState) -> _LeadState:
-        return self.memory.by_email.get(email) or index.by_email.get(email) or default
+        return self.recalled.by_email.get(email) or index.by_email.get(email) or default
 
     def _owner_of_phone(self, phone: str, index: _Index, default: _LeadState) -> _LeadState:
-        return self.memory.by_phone.get(phone) or index.by_phone.get(phone) or default
+        return self.recalled.by_phone.get(phone) or index.by_phone.get(phone) or default
 
     def _met_at(self, now: datetime) -> datetime | None:
         if not self.options.event_date:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+from contextlib import closing
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -245,27 +247,115 @@ def test_dry_run_counts_what_the_import_does_and_writes_nothing(rep, tmp_path):
     assert (dry.rows, dry.created, dry.merged, dry.errors) == (real.rows, real.created, real.merged, real.errors)
 
 
+def remembered(engine) -> set[tuple[str, str, bool]]:
+    """The dry run's temporary table: (email, E.164 phone, would be created) per lead."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT email, phone_e164, ref FROM {engine.memory.table}")
+        return {(email, phone, ref < 0) for email, phone, ref in cursor.fetchall()}
+
+
 def test_dry_run_remembers_only_what_a_later_batch_could_not_find_in_the_database(tmp_path):
     LeadFactory(email="known@example.com", phone="", company="")
-    LeadFactory(email="", phone="(415) 555-0142")
+    given = LeadFactory(email="", phone="(415) 555-0142")
     rows = [
         ["Name", "Email", "Phone", "Company"],
         ["Known Again", "known@example.com", "", "Filled Co"],  # merges, no new email or phone: not kept
         ["Phone Only", "given@example.com", "415-555-0142", ""],  # merges and gains an email: kept
-        ["Brand New", "new@example.com", "415-555-0143", "New Co"],  # would be created: kept, slimmed
+        ["Brand New", "new@example.com", "415-555-0143", "New Co"],  # would be created: kept, as email and phone
     ]
     path = write_csv(tmp_path, rows)
     engine = import_services._Engine(options=options_for(path), file_name=path.name, job=None)
     with open(path, "rb") as stream:
         batch = list(importing.read_table(stream, file_name=path.name).rows)
-    result = engine.apply(engine.judge(batch))
-    assert (result.created, result.merged) == (1, 2)
-    assert set(engine.memory.by_email) == {"given@example.com", "new@example.com"}
-    assert set(engine.memory.by_phone) == {"+14155550142", "+14155550143"}
-    new = engine.memory.by_email["new@example.com"]
-    assert new.values["company"] == "x" and new.values["phone_e164"] == "+14155550143"
-    again = engine.apply(engine.judge(batch))  # the next batch: the remembered leads merge, nothing is created
-    assert (again.created, again.merged) == (0, 3)
+    with closing(engine):
+        result = engine.apply(engine.judge(batch))
+        assert (result.created, result.merged) == (1, 2)
+        assert remembered(engine) == {
+            ("given@example.com", "+14155550142", False),
+            ("new@example.com", "+14155550143", True),
+        }
+        again = engine.apply(engine.judge(batch))  # the next batch: the remembered leads merge, nothing is created
+        assert (again.created, again.merged) == (0, 3)
+        assert len(remembered(engine)) == 2
+        index, states = engine.memory.recall(["given@example.com"], [])
+        assert [state.pk for state in states] == [given.pk] and index.by_phone["+14155550142"] is states[0]
+        table = engine.memory.table
+    with connection.cursor() as cursor, pytest.raises(DatabaseError):
+        cursor.execute(f"SELECT 1 FROM {table}")  # dropped when the run ends
+
+
+def test_dry_run_drops_its_table_when_it_fails(tmp_path, monkeypatch):
+    path = write_csv(tmp_path, [["Name", "Email"], ["A", "a@example.com"], ["B", "b@example.com"]])
+    tables = []
+    real_remember = import_services._DryRunMemory.remember
+
+    def remember_then_fail(self, created, touched):
+        real_remember(self, created, touched)
+        tables.append(self.table)
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(import_services._DryRunMemory, "remember", remember_then_fail)
+    with pytest.raises(RuntimeError, match="worker killed"):
+        import_services.import_dry_run(path=path, file_name=path.name, options=options_for(path), batch_size=1)
+    assert len(tables) == 1
+    with connection.cursor() as cursor, pytest.raises(DatabaseError):
+        cursor.execute(f"SELECT 1 FROM {tables[0]}")
+
+
+# Small pools of names, emails and phones, so rows repeat each other and the database by email, by phone, or both.
+contact_row = st.tuples(
+    st.sampled_from(["Ann", "Bo", ""]),
+    st.sampled_from(["", "a@example.com", "B@Example.com ", "b@example.com", "c@example.com", "bad-email"]),
+    st.sampled_from(["", "(415) 555-0101", "415.555.0102", "+1 415 555 0103", "555"]),
+    st.sampled_from(["", "Acme"]),
+)
+existing_lead = st.tuples(
+    st.sampled_from(["", "a@example.com", "c@example.com"]),
+    st.sampled_from(["", "(415) 555-0101", "(415) 555-0103", "not a number"]),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(contact_row, max_size=14), existing=st.lists(existing_lead, max_size=3), batch_size=st.integers(1, 4)
+)
+def test_dry_run_counts_equal_the_import_counts(rows, existing, batch_size, rep, tmp_path):
+    with transaction.atomic():
+        point = transaction.savepoint()
+        for email, phone in existing:
+            LeadFactory(email=email, phone=phone)
+        path = write_csv(tmp_path, [["Name", "Email", "Phone", "Company"], *map(list, rows)], name="generated.csv")
+        options = options_for(path, owner_ids=[rep.pk])
+        dry = import_services.import_dry_run(path=path, file_name=path.name, options=options, batch_size=batch_size)
+        _, real = run(path, owner_ids=[rep.pk], batch_size=batch_size)
+        counts = ("rows", "created", "merged", "errors", "warnings")
+        assert [getattr(dry, name) for name in counts] == [getattr(real, name) for name in counts]
+        transaction.savepoint_rollback(point)
+
+
+def test_dry_run_counts_duplicates_within_the_file_by_email_and_by_phone_across_batches(rep, tmp_path):
+    LeadFactory(email="", phone="(415) 555-0109")
+    rows = [
+        ["Name", "Email", "Phone"],
+        ["First", "first@example.com", ""],  # created
+        ["First Again", "FIRST@example.com", "(415) 555-0101"],  # merged by email, gains the phone
+        ["By Phone", "", "415-555-0101"],  # merged by the phone the lead gained in an earlier batch
+        ["Second", "", "(415) 555-0102"],  # created
+        ["Second Again", "second@example.com", "+1 415 555 0102"],  # merged by phone, gains the email
+        ["By Email", "second@example.com", ""],  # merged by that email
+        ["Known", "known@example.com", "(415) 555-0109"],  # merged into the database's lead, gains the email
+        ["Known Again", "known@example.com", ""],  # merged by the email the database's lead gained
+        ["Taken", "first@example.com", "(415) 555-0102"],  # merged by email; the phone belongs to another
+        ["Phone Taken", "", "(415) 555-0102"],  # still the second lead's
+    ]
+    path = write_csv(tmp_path, rows)
+    options = options_for(path, owner_ids=[rep.pk])
+    dry = import_services.import_dry_run(path=path, file_name=path.name, options=options, batch_size=1)
+    assert (dry.rows, dry.created, dry.merged, dry.errors) == (10, 2, 8, 0)
+    _, real = run(path, owner_ids=[rep.pk], batch_size=1)
+    assert (real.rows, real.created, real.merged, real.errors) == (10, 2, 8, 0)
+    assert Lead.objects.get(email="first@example.com").phone_e164 == "+14155550101"
+    assert Lead.objects.get(email="second@example.com").phone_e164 == "+14155550102"
 
 
 # --- Error file -------------------------------------------------------------------------------------
