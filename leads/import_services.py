@@ -472,9 +472,11 @@ def _job_import(job: ImportJob, token: str, *, batch_size: int) -> None:
                         locked.save()
                         job = locked
         with transaction.atomic():
-            # Rescore the leads this job merged (met again: warmer) in one set-based pass, resumed runs included.
+            # Each merged lead was rescored by its batch's UPDATE, except referral leads (their score reads the
+            # referrer's conversions, which warmth_recompute refreshes): those in one set-based pass here.
             merged = ImportRecord.objects.filter(job_id=job.pk, action=ImportRecord.Action.MERGED)
-            warmth_recompute(leads=Lead.objects.filter(pk__in=merged.values("lead_id")), now=timezone.now())
+            referrals = Lead.objects.filter(pk__in=merged.values("lead_id"), connection_type=ConnectionType.REFERRAL)
+            warmth_recompute(leads=referrals, now=timezone.now())
             finished = ImportJob.objects.filter(pk=job.pk, run_token=token).update(
                 status=ImportJob.Status.DONE,
                 finished_at=timezone.now(),
@@ -648,7 +650,16 @@ def error_file_path(*, job: ImportJob) -> Path | None:
 # --- The engine: judging rows and deduplicating a batch -----------------------------------------------
 
 
-LOOKUP_FIELDS = ("pk", "owner_id", "event_id", "last_conversation_at", *FILL_FIELDS)
+# What the warmth formula reads from a lead besides last_conversation_at (a merge may set that one).
+SCORE_FIELDS = (
+    "connection_type",
+    "created_at",
+    "unanswered_attempts",
+    "last_appointment_at",
+    "forgot_us_at",
+    "not_interested_at",
+)
+LOOKUP_FIELDS = ("pk", "owner_id", "event_id", "last_conversation_at", *FILL_FIELDS, *SCORE_FIELDS)
 
 
 def _leads_by_contact(emails: list[str], phones: list[str], job_id: int | None) -> list[tuple[Any, ...]]:
@@ -686,6 +697,8 @@ class _LeadState:
     row_number: int
     changed: set[str] = field(default_factory=set)
     recorded: str = ""  # what this job already recorded for the lead: "created", "merged" or ""
+    score_inputs: tuple[Any, ...] | None = None  # SCORE_FIELDS, for a lead of the database
+    warmth: tuple[int, str] | None = None  # (score, band) to write with the merge
 
 
 @dataclass
@@ -855,17 +868,19 @@ class _Engine:
         if not (emails or phones):
             return index
         job_id = self.job.pk if self.job is not None else None
+        fill_end = 4 + len(FILL_FIELDS)
         for row in _leads_by_contact(emails, phones, job_id):
-            pk, owner_id, event_id, last_conversation_at, *values, recorded = row
+            pk, owner_id, event_id, last_conversation_at = row[:4]
             state = _LeadState(
                 pk=pk,
-                values={name: value or "" for name, value in zip(FILL_FIELDS, values, strict=True)},
+                values={name: value or "" for name, value in zip(FILL_FIELDS, row[4:fill_end], strict=True)},
                 owner_id=owner_id,
                 event_id=event_id,
                 last_conversation_at=last_conversation_at,
                 new=False,
                 row_number=0,
-                recorded=recorded or "",
+                recorded=row[-1] or "",
+                score_inputs=row[fill_end:-1],
             )
             index.add(state)  # rows come oldest first: the oldest lead wins when the database holds duplicates
         return index
@@ -987,14 +1002,15 @@ class _Engine:
         if self._writer is None:
             self._writer = _PostgresWriter() if connection.vendor == "postgresql" else _OrmWriter()
         writer = self._writer
+        weights = warmth_weights()
         # Every new lead of a batch has the same warmth inputs (connection, created now, no calls, no referral),
-        # so the formula runs once here; merged leads are rescored set-based when the job ends.
+        # so the formula runs once here.
         warmth = compute_warmth(
             WarmthInputs(
                 connection_type=self.options.connection_type, created_at=now, event_name=self.options.event_name
             ),
             now=now,
-            weights=warmth_weights(),
+            weights=weights,
         )
         common = {
             "connection_type": self.options.connection_type,
@@ -1024,7 +1040,11 @@ class _Engine:
             if first_time and met_at and (state.last_conversation_at is None or state.last_conversation_at < met_at):
                 state.last_conversation_at = met_at
                 state.changed.add("last_conversation_at")
-            if state.changed:
+            if first_time:
+                # Met again: rescored in the same UPDATE as its filled blanks (one write per merged lead). A
+                # referral lead's score reads its referrer's conversions: the job's end rescores those.
+                state.warmth = _merged_warmth(state, now=now, weights=weights)
+            if state.changed or state.warmth is not None:
                 updates.append(state)
             if first_time:
                 records.append((state.pk, ImportRecord.Action.MERGED, state.row_number))
@@ -1046,6 +1066,22 @@ class _Engine:
 
 
 UPDATE_FIELDS = (*FILL_FIELDS, "owner_id", "event_id", "last_conversation_at")
+WARMTH_FIELDS = ("warmth", "warmth_band", "warmth_computed_at")
+
+
+def _merged_warmth(state: _LeadState, *, now: datetime, weights: Any) -> tuple[int, str] | None:
+    """(score, band) of a lead of the database as the merge leaves it; None for a referral lead."""
+    if state.score_inputs is None:
+        return None
+    inputs = dict(zip(SCORE_FIELDS, state.score_inputs, strict=True))
+    if inputs["connection_type"] == ConnectionType.REFERRAL:
+        return None
+    result = compute_warmth(
+        WarmthInputs(last_conversation_at=state.last_conversation_at, **inputs), now=now, weights=weights
+    )
+    return result.score, result.band
+
+
 _CONTACT_FIELDS = frozenset({"email", "phone", "phone_e164"})
 
 
@@ -1063,13 +1099,19 @@ class _OrmWriter:
     def update_leads(self, states: list[_LeadState], *, now: datetime) -> None:
         if not states:
             return
-        leads = []
-        for state in states:
-            lead = Lead(pk=state.pk, owner_id=state.owner_id, event_id=state.event_id, **state.values)
-            lead.last_conversation_at, lead.updated_at = state.last_conversation_at, now
-            leads.append(lead)
-        fields = {name for state in states for name in state.changed}  # model field names: "owner", "event", ...
-        Lead.objects.bulk_update(leads, sorted(fields | {"updated_at"}), batch_size=500)
+        for scored in (True, False):  # with or without a new warmth (a lead merged again keeps its own)
+            group = [state for state in states if (state.warmth is not None) is scored]
+            leads = []
+            for state in group:
+                lead = Lead(pk=state.pk, owner_id=state.owner_id, event_id=state.event_id, **state.values)
+                lead.last_conversation_at, lead.updated_at = state.last_conversation_at, now
+                if state.warmth is not None:
+                    (lead.warmth, lead.warmth_band), lead.warmth_computed_at = state.warmth, now
+                leads.append(lead)
+            fields = {name for state in group for name in state.changed}  # model field names: "owner", ...
+            fields |= {"updated_at", *(WARMTH_FIELDS if scored else ())}
+            if leads:
+                Lead.objects.bulk_update(leads, sorted(fields), batch_size=500)
 
     def insert_entries(self, entries: list[tuple[int, str, str, str]], *, actor_id: int | None, at: datetime) -> None:
         TimelineEntry.objects.bulk_create(
@@ -1134,18 +1176,23 @@ class _PostgresWriter:
         if not states:
             return
         columns = [Lead._meta.get_field(name).column for name in UPDATE_FIELDS]
-        types = ["text"] * len(FILL_FIELDS) + ["bigint", "bigint", "timestamptz"]
+        types = ["text"] * len(FILL_FIELDS) + ["bigint", "bigint", "timestamptz", "integer", "text"]
+        # A lead merged again by this job (a later row) keeps the warmth its first merge wrote: NULL here.
         assignments = ", ".join(f"{c} = v.{c}" for c in columns)
+        assignments += ", warmth = COALESCE(v.warmth, l.warmth), warmth_band = COALESCE(v.warmth_band, l.warmth_band)"
+        assignments += ", warmth_computed_at = CASE WHEN v.warmth IS NULL THEN l.warmth_computed_at ELSE %s END"
         unnest = ", ".join(f"%s::{t}[]" for t in ["bigint", *types])
         arrays: list[list[Any]] = [[state.pk for state in states]]
         arrays += [[state.values[name] for state in states] for name in FILL_FIELDS]
         arrays += [[state.owner_id for state in states], [state.event_id for state in states]]
         arrays += [[state.last_conversation_at for state in states]]
+        arrays += [[state.warmth[i] if state.warmth else None for state in states] for i in (0, 1)]
+        names = ", ".join([*columns, "warmth", "warmth_band"])
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {Lead._meta.db_table} AS l SET {assignments}, updated_at = %s "  # nosec B608 # model names
-                f"FROM unnest({unnest}) AS v(id, {', '.join(columns)}) WHERE l.id = v.id",
-                [now, *arrays],
+                f"FROM unnest({unnest}) AS v(id, {names}) WHERE l.id = v.id",
+                [now, now, *arrays],
             )
 
     def insert_entries(self, entries: list[tuple[int, str, str, str]], *, actor_id: int | None, at: datetime) -> None:

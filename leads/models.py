@@ -69,8 +69,9 @@ class Lead(models.Model):
     email = models.EmailField(max_length=254, blank=True)
     phone = models.CharField(max_length=50, blank=True, help_text="As entered, for display.")
     phone_e164 = models.CharField(max_length=20, blank=True, editable=False)
+    # No index of its own: lead_owner_warmth and lead_owner_last_attempt start with it.
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads", db_index=False
     )
     stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.NEW)
     lost_reason = models.CharField(max_length=200, blank=True)
@@ -228,7 +229,8 @@ class TimelineEntry(models.Model):
         MERGED = "merged", "Merged"
         SNOOZED = "snoozed", "Stale flag snoozed"
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="timeline_entries")
+    # No index of its own: timeline_lead_at starts with it.
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="timeline_entries", db_index=False)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -336,8 +338,10 @@ class ImportRecord(models.Model):
         CREATED = "created", "Created"
         MERGED = "merged", "Merged"
 
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="records")
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="import_records")
+    # Neither has an index of its own: import_record_one_per_lead (job, lead) and import_record_job_action
+    # start with the job, import_record_lead (lead, job) with the lead.
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="records", db_index=False)
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="import_records", db_index=False)
     action = models.CharField(max_length=10, choices=Action.choices)
     row_number = models.PositiveIntegerField(help_text="The first row of the file that matched this lead.")
 

@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leads import import_services, importing
 from leads.models import Event, ImportJob, ImportRecord, Lead, Stage, TimelineEntry
-from leads.services import lead_set_owner, lead_set_stage
-from tests.factories import CallFactory, LeadFactory
+from leads.services import lead_set_owner, lead_set_stage, warmth_recompute
+from tests.factories import CallFactory, LeadFactory, ReferralFactory
 
 pytestmark = pytest.mark.django_db
 FILES = Path(__file__).parent / "import_files"
@@ -178,6 +179,28 @@ def test_existing_leads_are_merged_blanks_filled_and_warmed(rep, other_rep):
     assert timezone.localdate(existing.last_conversation_at) == show_day
     assert existing.warmth > 0  # the conversation at the show warmed a lead the decay had cooled to 0
     assert existing.event.name == "Boston Expo"
+
+
+def test_each_merged_lead_is_written_once_with_its_new_warmth(rep, other_rep):
+    long_ago = timezone.now() - timedelta(days=400)
+    cold = LeadFactory(email="dee@example.com", phone="", phone_e164="", company="", last_conversation_at=long_ago)
+    referred = ReferralFactory(lead__email="other@example.com", lead__connection_type="referral").lead
+    CallFactory(lead=cold)
+    Lead.objects.filter(pk__in=[cold.pk, referred.pk]).update(warmth=0, warmth_band="cold", warmth_computed_at=long_ago)
+    show_day = timezone.localdate() - timedelta(days=2)
+    with CaptureQueriesContext(connection) as queries:
+        _, report = run(FILES / "duplicates.csv", owner_ids=[rep.pk], event_date=show_day)
+    assert (report.created, report.merged) == (0, 4)
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].replace('"', "").startswith("UPDATE leads_lead ")]
+    merge = [sql for sql in updates if "company" in sql]
+    assert len(merge) == 1 and "warmth_band" in merge[0]  # blanks, score and band in one statement
+    rescores = [sql for sql in updates if sql not in merge and ('"warmth" =' in sql or '"warmth_band" =' in sql)]
+    assert rescores and all("referral" in sql for sql in rescores)  # after the batches, only referral leads
+    scored = {lead.pk: (lead.warmth, lead.warmth_band) for lead in Lead.objects.all()}
+    cold.refresh_from_db()
+    assert cold.warmth > 0 and cold.warmth_computed_at > long_ago and cold.company == "Dupe Inc"
+    warmth_recompute(leads=Lead.objects.all(), now=timezone.now())  # the set-based formula agrees
+    assert {lead.pk: (lead.warmth, lead.warmth_band) for lead in Lead.objects.all()} == scored
 
 
 def test_a_later_conversation_is_kept(rep):
