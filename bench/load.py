@@ -489,6 +489,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="threads per gunicorn worker (default: gunicorn.conf.py's)")
     parser.add_argument("--celery-concurrency", type=int, default=2)
     parser.add_argument(
+        "--parallel-workers",
+        type=int,
+        help="DATABASE_MAX_PARALLEL_WORKERS_PER_GATHER for the stack (0: no parallel query)",
+    )
+    parser.add_argument(
         "--scenario",
         choices=["mix", "posts", "healthz"],
         default="mix",
@@ -500,6 +505,8 @@ def main() -> None:
     if not os.environ["DATABASE_URL"].rsplit("/", 1)[-1].startswith(DB_PREFIX):
         sys.exit(f"Use a database whose name starts with {DB_PREFIX}: this script rewrites its data.")
     WORK.mkdir(parents=True, exist_ok=True)
+    if args.parallel_workers is not None:
+        os.environ["DATABASE_MAX_PARALLEL_WORKERS_PER_GATHER"] = str(args.parallel_workers)
     bench_module("import").ensure_database()
 
     import django

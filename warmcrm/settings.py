@@ -114,6 +114,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # On few busy cores PostgreSQL's parallel workers for small web queries cost more than they save: 0 gave
+    # 1.4x the call-log POSTs per second on 2 cores (docs/benchmarks.md, Load). Unset keeps the server's value.
+    _parallel = env("DATABASE_MAX_PARALLEL_WORKERS_PER_GATHER", default="")
+    if _parallel:
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+            f"-c max_parallel_workers_per_gather={int(_parallel)}"
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

@@ -90,3 +90,20 @@ def test_check_deploy_is_clean_in_production():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_parallel_query_workers_can_be_set_for_the_connections():
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.DATABASES['default'].get('OPTIONS', {}).get('options', ''))"
+    )
+    postgres = {"DJANGO_SETTINGS_MODULE": "warmcrm.settings", "DATABASE_URL": "postgres://crm@db.internal:5432/warmcrm"}
+    for extra, expected in [
+        ({}, ""),
+        ({"DATABASE_MAX_PARALLEL_WORKERS_PER_GATHER": "0"}, "-c max_parallel_workers_per_gather=0"),
+    ]:
+        result = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env={**CLEAN, **postgres, **extra}, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == expected
