@@ -35,7 +35,8 @@ PROBE_PER_SECOND = float(os.environ.get("LOAD_PROBE_RATE", "5"))
 # A rep reloads Today after working down its 25 warmest rows (each POST answer refreshes the row in place).
 TODAY_EVERY = int(os.environ.get("LOAD_TODAY_EVERY", "25"))
 # "mix": the call form is opened before each POST and a share of calls go through the lead page;
-# "posts": the call-log POST alone (from Today rows), to find the ceiling of that one request.
+# "posts": the call-log POST alone (from Today rows), to find the ceiling of that one request;
+# "healthz": the health check alone from every rep user, the ceiling of a trivial request.
 SCENARIO = os.environ.get("LOAD_SCENARIO", "mix")
 LEAD_PAGE_SHARE = 0.2 if SCENARIO == "mix" else 0.0  # calls logged from the lead page instead of the Today row
 EVENTS_PATH = os.environ.get("LOAD_EVENTS_PATH", "")
@@ -120,6 +121,11 @@ class Rep(Browser):
 
     @task
     def log_a_call(self) -> None:
+        if SCENARIO == "healthz":  # the ceiling of a trivial request on the same stack, for the ratio
+            with self.client.get("/healthz", name="GET /healthz (flood)", catch_response=True) as response:
+                if response.status_code != 200:
+                    response.failure(str(response.status_code))
+            return
         if self.calls_since_today >= TODAY_EVERY or not self.queue:
             self.today()
         if not self.queue:
