@@ -476,7 +476,8 @@ def _job_import(job: ImportJob, token: str, *, batch_size: int) -> None:
             # referrer's conversions, which warmth_recompute refreshes): those in one set-based pass here.
             merged = ImportRecord.objects.filter(job_id=job.pk, action=ImportRecord.Action.MERGED)
             referrals = Lead.objects.filter(pk__in=merged.values("lead_id"), connection_type=ConnectionType.REFERRAL)
-            warmth_recompute(leads=referrals, now=timezone.now())
+            if referrals.exists():
+                warmth_recompute(leads=referrals, now=timezone.now())
             finished = ImportJob.objects.filter(pk=job.pk, run_token=token).update(
                 status=ImportJob.Status.DONE,
                 finished_at=timezone.now(),
@@ -659,7 +660,16 @@ SCORE_FIELDS = (
     "forgot_us_at",
     "not_interested_at",
 )
-LOOKUP_FIELDS = ("pk", "owner_id", "event_id", "last_conversation_at", *FILL_FIELDS, *SCORE_FIELDS)
+LOOKUP_FIELDS = (
+    "pk",
+    "owner_id",
+    "event_id",
+    "last_conversation_at",
+    *FILL_FIELDS,
+    *SCORE_FIELDS,
+    "warmth",
+    "warmth_band",
+)
 
 
 def _leads_by_contact(emails: list[str], phones: list[str], job_id: int | None) -> list[tuple[Any, ...]]:
@@ -699,6 +709,7 @@ class _LeadState:
     recorded: str = ""  # what this job already recorded for the lead: "created", "merged" or ""
     score_inputs: tuple[Any, ...] | None = None  # SCORE_FIELDS, for a lead of the database
     warmth: tuple[int, str] | None = None  # (score, band) to write with the merge
+    current_warmth: tuple[int, str] | None = None  # (score, band) as the database holds them
 
 
 @dataclass
@@ -880,7 +891,8 @@ class _Engine:
                 new=False,
                 row_number=0,
                 recorded=row[-1] or "",
-                score_inputs=row[fill_end:-1],
+                score_inputs=row[fill_end:-3],
+                current_warmth=(row[-3], row[-2]),
             )
             index.add(state)  # rows come oldest first: the oldest lead wins when the database holds duplicates
         return index
@@ -1044,6 +1056,8 @@ class _Engine:
                 # Met again: rescored in the same UPDATE as its filled blanks (one write per merged lead). A
                 # referral lead's score reads its referrer's conversions: the job's end rescores those.
                 state.warmth = _merged_warmth(state, now=now, weights=weights)
+                if state.warmth == state.current_warmth:
+                    state.warmth = None  # the same score and band (a re-import without a date): no write for it
             if state.changed or state.warmth is not None:
                 updates.append(state)
             if first_time:

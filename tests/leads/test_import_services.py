@@ -203,6 +203,16 @@ def test_each_merged_lead_is_written_once_with_its_new_warmth(rep, other_rep):
     assert {lead.pk: (lead.warmth, lead.warmth_band) for lead in Lead.objects.all()} == scored
 
 
+def test_a_re_import_that_changes_nothing_writes_no_lead(rep):
+    run(FILES / "duplicates.csv", owner_ids=[rep.pk], event_name="", event_date=None)
+    before = {lead.pk: (lead.warmth, lead.warmth_band, lead.updated_at) for lead in Lead.objects.all()}
+    with CaptureQueriesContext(connection) as queries:
+        _, report = run(FILES / "duplicates.csv", owner_ids=[rep.pk], event_name="", event_date=None)
+    assert (report.created, report.merged) == (0, 4)
+    assert not [q for q in queries.captured_queries if q["sql"].replace('"', "").startswith("UPDATE leads_lead ")]
+    assert {lead.pk: (lead.warmth, lead.warmth_band, lead.updated_at) for lead in Lead.objects.all()} == before
+
+
 def test_a_later_conversation_is_kept(rep):
     recent = timezone.now() - timedelta(hours=1)
     existing = LeadFactory(email="dee@example.com", last_conversation_at=recent)
