@@ -133,6 +133,9 @@ class Lead(models.Model):
             ),
             # The few do-not-call leads, which the nav's due badge leaves out (accounts.selectors).
             models.Index(fields=["id"], name="lead_do_not_call", condition=Q(do_not_call=True)),
+            # A rep's callable leads, index-only: Today's follow-up counts (every Today page and call-log POST)
+            # hash-join them; without it PostgreSQL read all 100k lead rows (93 ms -> 23 ms at 33k leads a rep).
+            models.Index(fields=["owner", "id"], name="lead_owner_callable", condition=Q(do_not_call=False)),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(warmth__gte=0, warmth__lte=100), name="lead_warmth_0_100"),
