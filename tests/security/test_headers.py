@@ -50,6 +50,8 @@ print(json.dumps({
 
 def _production(code: list[str]) -> subprocess.CompletedProcess:
     env = {**os.environ, **PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "warmcrm.settings"}
+    # The browser tests' conftest sets this for Playwright's event loop in the test process; a deployment has none.
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return subprocess.run(code, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
