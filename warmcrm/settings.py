@@ -292,6 +292,15 @@ CELERY_BEAT_SCHEDULE["dashboard-band-snapshot"] = {
     "task": "warmcrm.dashboard.tasks.band_snapshot_take",
     "schedule": crontab(hour=env.int("BAND_SNAPSHOT_HOUR", default=1), minute=5),
 }
+# The funnel, connection, events, referrer and band panels read a summary rebuilt this often (seconds); the page
+# rebuilds it itself when it finds it older than the max age (beat stopped, a fresh install).
+DASHBOARD_SUMMARY_SECONDS = env.int("DASHBOARD_SUMMARY_SECONDS", default=120)
+DASHBOARD_SUMMARY_MAX_AGE_SECONDS = env.int("DASHBOARD_SUMMARY_MAX_AGE_SECONDS", default=600)
+CELERY_BEAT_SCHEDULE["dashboard-summary"] = {
+    "task": "warmcrm.dashboard.tasks.summary_rebuild",
+    "schedule": float(DASHBOARD_SUMMARY_SECONDS),
+    "options": {"expires": DASHBOARD_SUMMARY_SECONDS},  # a backlog of rebuilds is one rebuild's worth
+}
 
 # --- Email: the console in the demo, SMTP in production (EMAIL_URL=smtp+tls://user:pass@host:587) -
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))

@@ -18,16 +18,19 @@ from tests.factories import (
     ReferralFactory,
     UserFactory,
 )
-from warmcrm.dashboard.services import band_snapshot_take
+from warmcrm.dashboard.services import band_snapshot_take, summary_rebuild
 
 pytestmark = pytest.mark.django_db
 
-# Session, user, role, team scope; ten for the panels; the rep, team and event choices of the filter form: 17.
-# Plus, inside the test's transaction, the savepoint pair of the page's read transaction, and on PostgreSQL
-# its SET LOCAL jit = off; and the nav's due-follow-ups badge (one COUNT).
-MAX_QUERIES = 21
+# Session, user, role, team scope; the summary's state; ten for the panels; the rep, team and event choices of
+# the filter form: 18. Plus, inside the test's transaction, the savepoint pair of the page's read transaction,
+# and on PostgreSQL its SET LOCAL jit = off; and the nav's due-follow-ups badge (one COUNT).
+MAX_QUERIES = 22
 # A chosen rep, team or event is looked up once each when the form validates it.
 MAX_QUERIES_FILTERED = MAX_QUERIES + 3
+# A summary found too old is rebuilt first: the savepoint pair, the state row locked, SET LOCAL jit = off, three
+# DELETEs, three INSERT ... SELECTs and the state saved.
+REBUILD_QUERIES = 11
 
 
 def grow(world, factor: int) -> None:
@@ -45,6 +48,7 @@ def grow(world, factor: int) -> None:
         ReferralFactory(lead__owner=rep, lead__created_at=at(3, 6), referred_on=at(3, 6).date())
     call_totals_rebuild()
     band_snapshot_take(day=at(3, 11).date())
+    summary_rebuild()  # as beat does every DASHBOARD_SUMMARY_SECONDS
 
 
 def queries_for(client, **params) -> int:
@@ -57,6 +61,7 @@ def queries_for(client, **params) -> int:
 @pytest.mark.parametrize("client_name", ["maria_client", "mike_client"])
 def test_query_count_does_not_grow_with_the_data(request, world, client_name, django_assert_max_num_queries):
     client = request.getfixturevalue(client_name)
+    summary_rebuild()
     with django_assert_max_num_queries(MAX_QUERIES):
         small = queries_for(client)
     grow(world, 12)
@@ -79,3 +84,15 @@ def test_htmx_refresh_costs_no_more(world, maria_client, django_assert_max_num_q
     grow(world, 5)
     with django_assert_max_num_queries(MAX_QUERIES_FILTERED):
         maria_client.get("/dashboard/", {"period": "week"}, HTTP_HX_REQUEST="true")
+
+
+def test_a_summary_too_old_is_rebuilt_at_a_fixed_cost(world, maria_client, time_machine, settings):
+    """The page rebuilds a summary older than DASHBOARD_SUMMARY_MAX_AGE_SECONDS: a fixed number of queries more."""
+    summary_rebuild()
+    fresh = queries_for(maria_client)
+    time_machine.shift(settings.DASHBOARD_SUMMARY_MAX_AGE_SECONDS + 1)
+    small = queries_for(maria_client)
+    grow(world, 8)
+    time_machine.shift(settings.DASHBOARD_SUMMARY_MAX_AGE_SECONDS + 1)
+    large = queries_for(maria_client)
+    assert small == large <= fresh + REBUILD_QUERIES

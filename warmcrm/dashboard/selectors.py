@@ -12,6 +12,11 @@ Definitions (also shown on the page and in README.md):
 The call figures are read from totals that calls.services keeps in the call's own transaction, not by
 probing the calls: the lead's first_call_at / first_conversation_at / first_appointment_set_at, and
 calls.models.RepCallHour for rep activity (see docs/architecture.md, "Dashboard call totals").
+
+The funnel, connection, events, referrer and band panels, and rep activity under a connection or event
+filter, read the summary that dashboard.services.summary_rebuild keeps (a row per UTC day and group, as
+of its build time) and count only the partial UTC days at the ends of a period from the leads or calls
+(docs/architecture.md, "Dashboard summary").
 """
 
 from __future__ import annotations
@@ -19,17 +24,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import (
-    Avg,
     Count,
-    DurationField,
-    ExpressionWrapper,
-    F,
     Max,
     Q,
     QuerySet,
@@ -40,24 +41,18 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from calls.models import Call, Outcome, RepCallHour
-from calls.outcomes import CONVERSATIONS
+from calls.models import Call, RepCallHour
 from calls.services import hour_of
 from leads.models import ConnectionType, FollowUp, Lead, Stage, WarmthBand
 from leads.roles import REP
 from leads.selectors import leads_visible_to, past_stale_threshold
-from referrals.models import Referral
 
-from .filters import DashboardFilters
-from .models import BandSnapshot
+from .filters import DashboardFilters, Period
+from .models import BandSnapshot, CohortDay, ReferralDay, RepCallDay
+from .services import CALL_COUNTS, COHORT_COUNTS, FUNNEL_STAGES
 
-FUNNEL_STAGES = [Stage.NEW, Stage.ATTEMPTED, Stage.CONNECTED, Stage.APPOINTMENT_SET, Stage.QUALIFIED, Stage.WON]
-APPOINTMENT_STAGES = [Stage.APPOINTMENT_SET, Stage.QUALIFIED, Stage.WON]
 CLOSED_STAGES = [Stage.WON, Stage.LOST]
 STALE_LIST_LIMIT = 50
-HAS_CALL = Q(first_call_at__isnull=False)
-HAS_CONVERSATION = Q(first_conversation_at__isnull=False)
-HAS_APPOINTMENT_CALL = Q(first_appointment_set_at__isnull=False)
 REFERRER_PANEL_LIMIT = 20
 
 
@@ -101,33 +96,93 @@ class FunnelRow:
     to_next: float | None  # % of those who reached this stage that reached the next
 
 
-def cohort_counts(user: Any, filters: DashboardFilters) -> dict[str, dict[str, int]]:
-    """One pass over the leads that came in during the period, grouped by connection type.
+@dataclass(frozen=True)
+class UtcDays:
+    """A period as the whole UTC days the summary holds, plus the partial days at its ends, counted live.
 
-    The funnel and the connection panel both read it, so the page scans the leads once. Each count is
-    a conditional aggregate over lead columns: the lead row carries when it was first called, first
-    reached and first given an appointment.
+    Every time zone's midnight falls inside one UTC day, so a period in any zone is whole UTC days and at
+    most two pieces of a day (none in UTC).
     """
-    order = [str(stage) for stage in FUNNEL_STAGES]
 
-    def beyond(stage: str) -> Q:
-        return Q(stage__in=order[order.index(stage) :])
+    first_day: date | None  # None: no whole UTC day inside the period
+    last_day: date | None
+    edges: tuple[tuple[datetime, datetime], ...]  # [low, high) ranges
 
-    grouped = (
-        _in_period(dashboard_leads(user, filters), filters)
+    @classmethod
+    def of(cls, period: Period) -> UtcDays:
+        start, end = period.start.astimezone(UTC), period.end.astimezone(UTC)
+        whole_from = datetime.combine(start.date(), time.min, UTC)
+        if whole_from < start:
+            whole_from += timedelta(days=1)
+        whole_to = datetime.combine(end.date(), time.min, UTC)
+        if whole_from >= whole_to:
+            return cls(None, None, ((start, end),))
+        edges = tuple(edge for edge in ((start, whole_from), (whole_to, end)) if edge[0] < edge[1])
+        return cls(whole_from.date(), whole_to.date() - timedelta(days=1), edges)
+
+    def summary_q(self) -> Q:
+        if self.first_day is None:
+            return Q(pk__in=[])
+        return Q(day__gte=self.first_day, day__lte=self.last_day)
+
+    def edges_q(self, field: str) -> Q:
+        """The partial days as a Q on `field` (created_at, called_at); matches nothing when there are none."""
+        q = Q(pk__in=[])
+        for low, high in self.edges:
+            q |= Q(**{f"{field}__gte": low, f"{field}__lt": high})
+        return q
+
+
+def _summed(names: Any) -> dict[str, Sum]:
+    return {name: Sum(name) for name in names}
+
+
+def _cohort_rows(user: Any, filters: DashboardFilters, *groups: str, lead_q: Q | None = None) -> list[dict[str, Any]]:
+    """The period's leads grouped by `groups` with every COHORT_COUNTS figure: one UNION ALL query.
+
+    Whole UTC days are summed from CohortDay, the partial days at the ends counted from the leads; the
+    caller adds up the (at most two) rows of each group.
+    """
+    days, lead_q = UtcDays.of(filters.period), lead_q or Q()
+    summary = (
+        CohortDay.objects.filter(filters.lead_q(), days.summary_q(), lead_q)
         .order_by()
-        .values("connection_type")
-        .annotate(
-            **{f"now_{stage}": Count("pk", filter=Q(stage=stage)) for stage in Stage.values},
-            reached_attempted=Count("pk", filter=beyond(Stage.ATTEMPTED) | HAS_CALL),
-            reached_connected=Count("pk", filter=beyond(Stage.CONNECTED) | HAS_CONVERSATION),
-            reached_qualified=Count("pk", filter=beyond(Stage.QUALIFIED)),
-            **_conversion_counts(),
-        )
+        .values(*groups)
+        .annotate(**_summed(COHORT_COUNTS))
     )
+    live = (
+        dashboard_leads(user, filters)
+        .filter(days.edges_q("created_at"), lead_q)
+        .order_by()
+        .values(*groups)
+        .annotate(**COHORT_COUNTS)
+    )
+    return list(summary.union(live, all=True))
+
+
+def _add_up(rows: list[dict[str, Any]], key: Any) -> dict[Any, dict[str, Any]]:
+    totals: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        group = key(row)
+        if group not in totals:
+            totals[group] = dict(row)
+            continue
+        for name, value in row.items():
+            if name in COHORT_COUNTS and value is not None:
+                previous = totals[group][name]
+                totals[group][name] = value if previous is None else previous + value
+    return totals
+
+
+def cohort_counts(user: Any, filters: DashboardFilters) -> dict[str, dict[str, int]]:
+    """The leads that came in during the period, grouped by connection type: the funnel and connection panels.
+
+    Each figure is a COHORT_COUNTS aggregate (conditional counts over lead columns: the lead row carries
+    when it was first called, first reached and first given an appointment).
+    """
     counts = {}
-    for row in grouped:
-        key = row.pop("connection_type")
+    for key, row in _add_up(_cohort_rows(user, filters, "connection_type"), lambda row: row["connection_type"]).items():
+        row.pop("connection_type")
         row["reached_new"] = row["leads"]
         row["reached_appointment_set"] = row["appointments"]  # the same definition as "appointment"
         row["reached_won"] = row["won"]
@@ -185,15 +240,6 @@ class ConversionRow:
         return rate(self.won, self.leads)
 
 
-def _conversion_counts() -> dict[str, Any]:
-    return {
-        "leads": Count("pk"),
-        "contacted": Count("pk", filter=HAS_CALL),
-        "appointments": Count("pk", filter=Q(stage__in=APPOINTMENT_STAGES) | HAS_APPOINTMENT_CALL),
-        "won": Count("pk", filter=Q(stage=Stage.WON)),
-    }
-
-
 def conversion_by_connection(
     user: Any, filters: DashboardFilters, counts: dict[str, dict[str, int]] | None = None
 ) -> list[ConversionRow]:
@@ -243,25 +289,11 @@ class EventRow:
 
 def events(user: Any, filters: DashboardFilters) -> list[EventRow]:
     """Per trade show: its leads that came in during the period, how fast they were called, what they became."""
-    grouped = (
-        _in_period(dashboard_leads(user, filters), filters)
-        .filter(event__isnull=False)
-        .order_by()
-        .values("event_id", "event__name", "event__date")
-        .annotate(
-            leads=Count("pk"),
-            appointments=Count("pk", filter=Q(stage__in=APPOINTMENT_STAGES) | HAS_APPOINTMENT_CALL),
-            won=Count("pk", filter=Q(stage=Stage.WON)),
-            # A lead had a call within 7 days of arriving exactly when its first call was within them.
-            contacted_7_days=Count("pk", filter=Q(first_call_at__lt=F("created_at") + timedelta(days=7))),
-            # AVG skips leads never called (NULL).
-            time_to_first_call=Avg(
-                ExpressionWrapper(F("first_call_at") - F("created_at"), output_field=DurationField())
-            ),
-        )
-        .order_by("-leads", "event__name")
+    grouped = _add_up(
+        _cohort_rows(user, filters, "event_id", "event__name", "event__date", lead_q=Q(event__isnull=False)),
+        lambda row: row["event_id"],
     )
-    return [
+    rows = [
         EventRow(
             row["event_id"],
             row["event__name"],
@@ -270,10 +302,13 @@ def events(user: Any, filters: DashboardFilters) -> list[EventRow]:
             row["contacted_7_days"],
             row["appointments"],
             row["won"],
-            row["time_to_first_call"],
+            # The average over the leads that were called (the total skips the others).
+            row["time_to_first_call_total"] / row["called"] if row["called"] else None,
         )
-        for row in grouped
+        for row in grouped.values()
     ]
+    rows.sort(key=lambda row: (-row.leads, row.name))
+    return rows
 
 
 # --- Referrers ----------------------------------------------------------------------------------------
@@ -294,20 +329,17 @@ class ReferrerRow:
 
 
 def referrers(user: Any, filters: DashboardFilters, *, limit: int | None = REFERRER_PANEL_LIMIT) -> list[ReferrerRow]:
-    """Referrers by referred leads won, then referrals made: the ones whose leads close come first."""
-    # The dashboard is for those who see every lead (views.manager_required): the filters (with a team
-    # manager's scope) apply through the join, not as an IN over all visible leads.
-    referrals = Referral.objects.filter(
-        filters.lead_q("lead__"),
-        referred_on__gte=filters.period.first_day,
-        referred_on__lte=filters.period.last_day,
-    )
+    """Referrers by referred leads won, then referrals made: the ones whose leads close come first.
+
+    From ReferralDay: a referral's day is a date, so the period's days select exactly, with no partial days.
+    """
     grouped = (
-        referrals.order_by()
-        .values("source_id", "source__name", "source__organisation")
-        .annotate(
-            made=Count("pk"), converted=Count("pk", filter=Q(lead__stage=Stage.WON)), most_recent=Max("referred_on")
+        ReferralDay.objects.filter(
+            filters.lead_q(), day__gte=filters.period.first_day, day__lte=filters.period.last_day
         )
+        .order_by()
+        .values("source_id", "source__name", "source__organisation")
+        .annotate(made=Sum("made"), converted=Sum("converted"), most_recent=Max("day"))
         .order_by("-converted", "-made", "source__name", "source_id")
     )
     if limit is not None:
@@ -387,53 +419,43 @@ def rep_activity(user: Any, filters: DashboardFilters) -> list[RepRow]:
     return rows
 
 
-def _count_calls(calls: QuerySet[Call]) -> QuerySet:
-    return (
-        calls.order_by()
-        .values("rep_id")
-        .annotate(
-            n_calls=Count("pk"),
-            n_conversations=Count("pk", filter=Q(outcome__in=CONVERSATIONS)),
-            n_appointments=Count("pk", filter=Q(outcome=Outcome.APPOINTMENT_SET)),
-        )
-    )
-
-
 def _calls_by_rep(filters: DashboardFilters, rep_ids: QuerySet) -> dict[int, dict[str, int]]:
-    """Calls, conversations and appointments per rep in the period: one query.
+    """Calls, conversations and appointments per rep in the period: one UNION ALL query.
 
-    Without a connection or event filter, the period's whole UTC hours come from RepCallHour and only the
-    calls in the partial hour at each end (a time zone half an hour off UTC) are counted from calls. Those
-    two filters are about the lead as it is now, which the hourly totals do not record: then the calls
-    themselves are counted, joined to their leads.
+    Without a connection or event filter, the period's whole UTC hours come from RepCallHour (exact: call_log
+    keeps it) and only the calls in the partial hour at each end (a time zone half an hour off UTC) are
+    counted from calls. Those two filters are about the lead as it is now, which the hourly totals do not
+    record: then the whole UTC days come from the summary's RepCallDay and the partial days from the calls.
     """
     start, end = filters.period.start, filters.period.end
     calls = Call.objects.filter(rep_id__in=rep_ids)
+    counted = {f"n_{name}": aggregate for name, aggregate in CALL_COUNTS.items()}
+    summed = {f"n_{name}": Sum(name) for name in CALL_COUNTS}
     if filters.lead_attributes_q():
-        grouped = _count_calls(
-            calls.filter(filters.lead_attributes_q("lead__"), called_at__gte=start, called_at__lt=end)
-        )
+        days = UtcDays.of(filters.period)
+        totals = RepCallDay.objects.filter(filters.lead_attributes_q(), days.summary_q(), rep_id__in=rep_ids)
+        edges = calls.filter(filters.lead_attributes_q("lead__"), days.edges_q("called_at"))
     else:
         first_hour, last_hour = hour_of(start), hour_of(end)
         if first_hour < start:
             first_hour += timedelta(hours=1)
         if first_hour > last_hour:  # less than an hour: all of it from the calls
             first_hour = last_hour = end
-        hourly = (
-            RepCallHour.objects.filter(rep_id__in=rep_ids, hour__gte=first_hour, hour__lt=last_hour)
-            .order_by()
-            .values("rep_id")
-            .annotate(n_calls=Sum("calls"), n_conversations=Sum("conversations"), n_appointments=Sum("appointments"))
-        )
+        totals = RepCallHour.objects.filter(rep_id__in=rep_ids, hour__gte=first_hour, hour__lt=last_hour)
         edges = calls.filter(
             Q(called_at__gte=start, called_at__lt=first_hour) | Q(called_at__gte=last_hour, called_at__lt=end)
         )
-        grouped = hourly.union(_count_calls(edges), all=True)
+    grouped = (
+        totals.order_by()
+        .values("rep_id")
+        .annotate(**summed)
+        .union(edges.order_by().values("rep_id").annotate(**counted), all=True)
+    )
     counts: dict[int, dict[str, int]] = {}
     for row in grouped:
-        totals = counts.setdefault(row["rep_id"], {"calls": 0, "conversations": 0, "appointments": 0})
-        for name in totals:
-            totals[name] += row[f"n_{name}"]
+        rep_totals = counts.setdefault(row["rep_id"], dict.fromkeys(CALL_COUNTS, 0))
+        for name in rep_totals:
+            rep_totals[name] += row[f"n_{name}"]
     return counts
 
 
@@ -460,15 +482,13 @@ class Bands:
 
 
 def warmth_bands(user: Any, filters: DashboardFilters) -> Bands:
-    """Leads per band now (2 queries), against the newest snapshot taken at least a week ago."""
+    """Leads per band now (from the summary), against the newest snapshot taken at least a week ago: 3 queries."""
     compare_to = timezone.localdate() - timedelta(days=7)
-    now_counts = dict(
-        dashboard_leads(user, filters)
-        .order_by()
-        .values("warmth_band")
-        .annotate(n=Count("pk"))
-        .values_list("warmth_band", "n")
+    # Over every day of the summary: the bands are "now", whenever the leads came in.
+    bands = CohortDay.objects.filter(filters.lead_q()).aggregate(
+        **_summed(f"band_{band}" for band in WarmthBand.values)
     )
+    now_counts = {band: bands[f"band_{band}"] or 0 for band in WarmthBand.values}
     # Always the same two queries: the newest usable snapshot day, then its counts for these filters.
     snapshot_date = BandSnapshot.objects.filter(date__lte=compare_to).aggregate(day=Max("date"))["day"]
     newest_usable = BandSnapshot.objects.filter(date__lte=compare_to).order_by("-date").values("date")[:1]

@@ -18,7 +18,7 @@ from django.views.decorators.vary import vary_on_headers
 from leads.models import ConnectionType
 from leads.roles import sees_all_leads
 
-from . import charts, exports, selectors
+from . import charts, exports, selectors, services
 from .filters import DEFAULT_PERIOD, DashboardFilterForm
 
 
@@ -30,6 +30,14 @@ def manager_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+def _every(seconds: int) -> str:
+    """120 -> '2 minutes', 45 -> '45 seconds'."""
+    if seconds % 60:
+        return f"{seconds} seconds"
+    minutes = seconds // 60
+    return "minute" if minutes == 1 else f"{minutes} minutes"
 
 
 @require_GET
@@ -44,6 +52,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         # htmx swaps only 2xx answers in, and the messages must reach the page; without htmx, a real 400.
         return render(request, template, context, status=200 if request.htmx else 400)
     user, filters = request.user, form.filters()
+    summary = services.summary_ensure_fresh()
     with selectors.reading_dashboard():
         cohort = selectors.cohort_counts(user, filters)
         context.update(
@@ -60,6 +69,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         stale_after_days=settings.STALE_AFTER_DAYS,
         connection_label=ConnectionType(filters.connection_type).label if filters.connection_type else "",
         generated_at=timezone.now(),
+        summary_built_at=summary.built_at,
+        summary_every=_every(settings.DASHBOARD_SUMMARY_SECONDS),
     )
     context["charts"] = {
         "funnel": charts.funnel_chart(context["funnel"]),
@@ -83,6 +94,7 @@ def export(request: HttpRequest, panel: str) -> HttpResponse:
         messages = "; ".join(str(error) for errors in form.errors.values() for error in errors)
         return HttpResponse(f"Fix the filters first: {messages}", status=400, content_type="text/plain; charset=utf-8")
     filename = f"warmcrm-{panel}-{timezone.localdate():%Y-%m-%d}.csv"
+    services.summary_ensure_fresh()
     with selectors.reading_dashboard():
         header, rows = exports.panel_table(panel, request.user, form.filters())
         return exports.csv_response(filename, header, rows)
