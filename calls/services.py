@@ -64,8 +64,13 @@ def call_log(
         errors["called_at"] = "A call cannot be logged in the future."
     if errors:
         raise ValidationError(errors)
-    # Lock the lead: concurrent calls on it apply one after the other.
-    lead = Lead.objects.select_for_update(of=("self",)).select_related("event").get(pk=lead.pk)
+    # Lock the lead: concurrent calls on it apply one after the other. With what the warmth and the views' row,
+    # notice and lead page read, so the returned call's lead serves the response without reading it again.
+    lead = (
+        Lead.objects.select_for_update(of=("self",))
+        .select_related("owner", "event", "referral__source")
+        .get(pk=lead.pk)
+    )
     call = Call(
         lead=lead,
         rep=rep,
@@ -90,14 +95,14 @@ def call_log(
     for name, counted in FIRST_CALL_FIELDS.items():
         if (counted is None or outcome in counted) and (getattr(lead, name) is None or called_at < getattr(lead, name)):
             setattr(lead, name, called_at)
-    lead.save(update_fields=[*asdict(history), *FIRST_CALL_FIELDS, "updated_at"])
+    # The warmth reads the call history (not the stage or the follow-ups): history and warmth in one UPDATE.
+    lead_rescore(lead=lead, now=now, also_saving=[*asdict(history), *FIRST_CALL_FIELDS])
     _rep_call_hour_add(call)
 
     stage = outcomes.stage_after_call(lead.stage, outcome=outcome)
     if stage != lead.stage:
         lead_set_stage(lead=lead, actor=rep, stage=stage)
     _follow_ups_after_call(lead=lead, call=call, now=now)
-    lead_rescore(lead=lead, now=now)
     return call
 
 

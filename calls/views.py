@@ -54,7 +54,7 @@ def call_log_page(request: HttpRequest, lead_id: int) -> HttpResponse:
 
 
 def call_logged(request: HttpRequest, lead: Lead, call: Call, back: str) -> HttpResponse:
-    lead = selectors.lead_get_for(request.user, lead.pk)  # warmth, stage and history changed
+    lead = call.lead  # the row call_log locked and updated (warmth, stage, history), with what the row shows
     row = selectors.lead_queue_row(lead)  # its open follow-up serves the notice too
     notice = call_summary(call, lead, row.follow_up)
     if not request.htmx:
@@ -63,14 +63,12 @@ def call_logged(request: HttpRequest, lead: Lead, call: Call, back: str) -> Http
             return redirect(f"{reverse('leads:today')}#row-{lead.pk}")
         return redirect("leads:detail", lead_id=lead.pk)
     if back == "lead":
-        # The whole queue, as Today reads it: asked for only its first rows, PostgreSQL chose a plan that walks
-        # the team's every open follow-up in priority order (190k buffers against 6.6k at 100k leads).
-        queue = selectors.today_queue(request.user)
-        next_row = next((other for other in queue.rows if other.lead.pk != lead.pk), None)
+        # Today's lists in full, as Today reads them (asked for only the first rows, PostgreSQL walked the team's every
+        # open follow-up: 190k buffers against 6.6k at 100k leads), but not its counts: the lead page shows none.
+        next_row = next((other for other in selectors.today_rows(request.user) if other.lead.pk != lead.pk), None)
         return render_lead_page(request, lead, notice=notice, next_row=next_row)
-    # The row and the counts are all Today shows of it: the counts without the lists (two queries, not four).
-    queue = selectors.today_queue(request.user, follow_up_limit=0, warm_limit=0)
-    context = {"row": row, "queue": queue, "logged": notice, "oob": True}
+    # The row and the counts are all Today shows of it: the counts without the lists (the partial reads queue.*).
+    context = {"row": row, "queue": selectors.today_counts(request.user), "logged": notice, "oob": True}
     html = render_to_string("leads/today.html#queue-row", context, request) + render_to_string(
         "leads/today.html#counts", context, request
     )

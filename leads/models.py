@@ -160,10 +160,17 @@ class Lead(models.Model):
             errors["phone"] = str(exc)
         if not (self.first_name.strip() or self.last_name.strip()):
             errors["first_name"] = "Give the lead a first or last name."
-        if self.stage == Stage.LOST and not self.lost_reason.strip():
-            errors["lost_reason"] = "Say why the lead was lost."
+        try:
+            self.clean_stage()
+        except ValidationError as error:
+            errors.update(error.message_dict)
         if errors:
             raise ValidationError(errors)
+
+    def clean_stage(self) -> None:
+        """The stage's own rule (leads.services.lead_set_stage checks only this and the stage fields)."""
+        if self.stage == Stage.LOST and not self.lost_reason.strip():
+            raise ValidationError({"lost_reason": "Say why the lead was lost."})
 
 
 class FollowUp(models.Model):

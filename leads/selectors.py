@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -254,6 +254,15 @@ class QueueRow:
 
 
 @dataclass(frozen=True)
+class TodayCounts:
+    """Today's badges: overdue and due follow-ups, and the calls done today (what a call-log POST refreshes)."""
+
+    overdue_count: int
+    due_count: int
+    done_today: int
+
+
+@dataclass(frozen=True)
 class TodayQueue:
     overdue: list[QueueRow]
     due: list[QueueRow]
@@ -271,21 +280,29 @@ class TodayQueue:
         return self.overdue_count + self.due_count - len(self.overdue) - len(self.due)
 
 
-def today_queue(
-    user: Any, *, now: datetime | None = None, follow_up_limit: int = 100, warm_limit: int = 25
-) -> TodayQueue:
-    """The call list for today, in five queries whatever the data size.
+def _due_follow_ups(user: Any, *, end: datetime) -> QuerySet[FollowUp]:
+    return follow_ups_visible_to(user).filter(status=FollowUp.Status.OPEN, due_at__lt=end, lead__do_not_call=False)
 
-    Overdue follow-ups (due before today, local time) come first, then those due today, then the
-    warmest leads `leads_callable_now` allows. Counts are of everything, the lists are capped.
-    """
+
+def today_counts(user: Any, *, now: datetime | None = None) -> TodayCounts:
+    """Today's counts without its lists, in two queries."""
     now = now or timezone.now()
     start, end = local_day_bounds(now)
-    visible = leads_visible_to(user)
-    due_follow_ups = follow_ups_visible_to(user).filter(
-        status=FollowUp.Status.OPEN, due_at__lt=end, lead__do_not_call=False
+    counts = _due_follow_ups(user, end=end).aggregate(overdue=Count("pk", filter=Q(due_at__lt=start)), due=Count("pk"))
+    call_model = apps.get_model("calls", "Call")  # leads never imports calls at module level
+    done_today = call_model.objects.filter(
+        lead__in=leads_visible_to(user), called_at__gte=start, called_at__lt=end
+    ).count()
+    return TodayCounts(
+        overdue_count=counts["overdue"], due_count=counts["due"] - counts["overdue"], done_today=done_today
     )
-    counts = due_follow_ups.aggregate(overdue=Count("pk", filter=Q(due_at__lt=start)), due=Count("pk"))
+
+
+def _today_lists(
+    user: Any, *, now: datetime, follow_up_limit: int, warm_limit: int
+) -> tuple[list[QueueRow], list[QueueRow], list[QueueRow]]:
+    """Overdue, due and warmest rows, in two queries."""
+    start, end = local_day_bounds(now)
     # Overdue first; then what a prospect asked for (a call-back, an inbound request); then the warmest.
     priority = Case(
         When(due_at__lt=start, then=Value(0)),
@@ -296,27 +313,44 @@ def today_queue(
     # presort the team's follow-ups by it and probe each one's lead, 190k buffers against 6.6k (Load benchmark).
     rank = ExpressionWrapper(priority * 1000 - F("lead__warmth"), output_field=IntegerField())
     follow_ups = list(
-        due_follow_ups.select_related(*(f"lead__{name}" for name in LEAD_ROW_RELATED)).order_by(rank, "due_at", "id")[
-            :follow_up_limit
-        ]
+        _due_follow_ups(user, end=end)
+        .select_related(*(f"lead__{name}" for name in LEAD_ROW_RELATED))
+        .order_by(rank, "due_at", "id")[:follow_up_limit]
     )
     warmest = list(
-        leads_callable_now(visible, now=now).select_related(*LEAD_ROW_RELATED).order_by("-warmth", "id")[:warm_limit]
+        leads_callable_now(leads_visible_to(user), now=now)
+        .select_related(*LEAD_ROW_RELATED)
+        .order_by("-warmth", "id")[:warm_limit]
     )
-    call_model = apps.get_model("calls", "Call")  # leads never imports calls at module level
-    done_today = call_model.objects.filter(lead__in=visible, called_at__gte=start, called_at__lt=end).count()
 
     def row(lead: Lead, follow_up: FollowUp | None, section: str) -> QueueRow:
         return QueueRow(lead=lead, follow_up=follow_up, section=section, connection=lead_connection_line(lead))
 
-    return TodayQueue(
-        overdue=[row(f.lead, f, "overdue") for f in follow_ups if f.due_at < start],
-        due=[row(f.lead, f, "due") for f in follow_ups if f.due_at >= start],
-        warmest=[row(lead, None, "warm") for lead in warmest],
-        overdue_count=counts["overdue"],
-        due_count=counts["due"] - counts["overdue"],
-        done_today=done_today,
+    return (
+        [row(f.lead, f, "overdue") for f in follow_ups if f.due_at < start],
+        [row(f.lead, f, "due") for f in follow_ups if f.due_at >= start],
+        [row(lead, None, "warm") for lead in warmest],
     )
+
+
+def today_queue(
+    user: Any, *, now: datetime | None = None, follow_up_limit: int = 100, warm_limit: int = 25
+) -> TodayQueue:
+    """The call list for today, in four queries whatever the data size.
+
+    Overdue follow-ups (due before today, local time) come first, then those due today, then the
+    warmest leads `leads_callable_now` allows. Counts are of everything, the lists are capped.
+    """
+    now = now or timezone.now()
+    counts = today_counts(user, now=now)
+    overdue, due, warmest = _today_lists(user, now=now, follow_up_limit=follow_up_limit, warm_limit=warm_limit)
+    return TodayQueue(overdue=overdue, due=due, warmest=warmest, **asdict(counts))
+
+
+def today_rows(user: Any, *, now: datetime | None = None) -> list[QueueRow]:
+    """Today's rows in queue order, without its counts (the lead page's "Next" link): two queries."""
+    overdue, due, warmest = _today_lists(user, now=now or timezone.now(), follow_up_limit=100, warm_limit=25)
+    return [*overdue, *due, *warmest]
 
 
 def lead_queue_row(lead: Lead, *, now: datetime | None = None) -> QueueRow:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from .warmth_db import (
 )
 
 CLOSED_STAGES = (Stage.WON, Stage.LOST)
+STAGE_FIELDS = ("stage", "lost_reason")
 SNOOZE_FURTHEST = timedelta(days=5 * 365)
 
 EDITABLE_FIELDS = (
@@ -82,8 +84,11 @@ def lead_set_stage(*, lead: Lead, actor: Any | None, stage: str, lost_reason: st
     lead.lost_reason = lost_reason.strip() if stage == Stage.LOST else ""
     if lead.lost_reason:
         _check_lost_reason_listed(lead.lost_reason)
-    lead.full_clean()
-    lead.save(update_fields=["stage", "lost_reason", "updated_at"])
+    # What this writes, not the whole lead: the other fields are not saved here, and their checks (the owner's and
+    # event's rows, the warmth constraint, the phone's parse) cost five queries on every call that moves the stage.
+    lead.clean_fields(exclude=[field.name for field in Lead._meta.fields if field.name not in STAGE_FIELDS])
+    lead.clean_stage()
+    lead.save(update_fields=[*STAGE_FIELDS, "updated_at"])
     summary = f"Stage: {Stage(previous).label} → {Stage(stage).label}"
     if stage == Stage.LOST:
         summary += f" ({lead.lost_reason})"
@@ -96,8 +101,8 @@ def lead_set_stage(*, lead: Lead, actor: Any | None, stage: str, lost_reason: st
     )
     if stage in CLOSED_STAGES:
         follow_ups_close_open(lead=lead, status=FollowUp.Status.SKIPPED, note=f"Lead {Stage(stage).label.lower()}")
-    referral = getattr(lead, "referral", None)
-    if referral is not None and Stage.WON in (previous, stage):
+    referral = getattr(lead, "referral", None) if Stage.WON in (previous, stage) else None  # a query if not loaded
+    if referral is not None:
         # The referrer's conversion count changed, so their other referrals score differently.
         from warmcrm.celery import enqueue_safely
 
@@ -181,7 +186,7 @@ def follow_up_schedule(
     """
     if lead.do_not_call or lead.stage in CLOSED_STAGES:
         return None
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # inside call_log's transaction a savepoint would only cost two queries
         current = FollowUp.objects.select_for_update().filter(lead=lead, status=FollowUp.Status.OPEN).first()
         if current is not None:
             if current.reason != reason and current.reason not in replace_reasons:
@@ -190,7 +195,8 @@ def follow_up_schedule(
             current.save(update_fields=["due_at", "reason", "owner"])
             return current
         follow_up = FollowUp(lead=lead, owner_id=lead.owner_id, due_at=due_at, reason=reason, created_by=created_by)
-        follow_up.full_clean(validate_constraints=False)
+        # Not the foreign keys: the lead, its owner and the creator are rows in hand, not ids from a form.
+        follow_up.full_clean(exclude=["lead", "owner", "created_by"], validate_constraints=False)
         try:
             with transaction.atomic():
                 follow_up.save()
@@ -256,12 +262,12 @@ def lead_snooze_stale(*, lead: Lead, actor: Any | None, until: datetime, reason:
 # --- Warmth ----------------------------------------------------------------------------------------
 
 
-def lead_rescore(*, lead: Lead, now: datetime | None = None) -> Lead:
-    """Recompute one lead's warmth with the pure formula and store it."""
+def lead_rescore(*, lead: Lead, now: datetime | None = None, also_saving: Iterable[str] = ()) -> Lead:
+    """Recompute one lead's warmth with the pure formula and store it (with `also_saving`, set by the caller)."""
     now = now or timezone.now()
     warmth = lead_warmth(lead, now=now)
     lead.warmth, lead.warmth_band, lead.warmth_computed_at = warmth.score, warmth.band, now
-    lead.save(update_fields=["warmth", "warmth_band", "warmth_computed_at", "updated_at"])
+    lead.save(update_fields=[*also_saving, "warmth", "warmth_band", "warmth_computed_at", "updated_at"])
     return lead
 
 
