@@ -6,7 +6,6 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.db.models import (
     Case,
@@ -14,6 +13,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     IntegerField,
     OuterRef,
     Q,
@@ -285,16 +285,28 @@ def _due_follow_ups(user: Any, *, end: datetime) -> QuerySet[FollowUp]:
 
 
 def today_counts(user: Any, *, now: datetime | None = None) -> TodayCounts:
-    """Today's counts without its lists, in two queries."""
+    """Today's counts without its lists, in one query: one pass over the user's leads, with their open follow-up due
+    by tonight and their calls today joined (two queries that each collected a rep's leads cost 1.7x as much, the
+    leads being most of the work: docs/benchmarks.md, Load)."""
     now = now or timezone.now()
     start, end = local_day_bounds(now)
-    counts = _due_follow_ups(user, end=end).aggregate(overdue=Count("pk", filter=Q(due_at__lt=start)), due=Count("pk"))
-    call_model = apps.get_model("calls", "Call")  # leads never imports calls at module level
-    done_today = call_model.objects.filter(
-        lead__in=leads_visible_to(user), called_at__gte=start, called_at__lt=end
-    ).count()
+    counts = (
+        leads_visible_to(user)
+        .alias(
+            due_follow_up=FilteredRelation(
+                "follow_ups", condition=Q(follow_ups__status=FollowUp.Status.OPEN, follow_ups__due_at__lt=end)
+            ),
+            call_today=FilteredRelation("calls", condition=Q(calls__called_at__gte=start, calls__called_at__lt=end)),
+        )
+        .aggregate(
+            # distinct: a lead's one open follow-up comes once per call on it today
+            overdue=Count("due_follow_up", distinct=True, filter=Q(due_follow_up__due_at__lt=start, do_not_call=False)),
+            due=Count("due_follow_up", distinct=True, filter=Q(do_not_call=False)),
+            done_today=Count("call_today", distinct=True),
+        )
+    )
     return TodayCounts(
-        overdue_count=counts["overdue"], due_count=counts["due"] - counts["overdue"], done_today=done_today
+        overdue_count=counts["overdue"], due_count=counts["due"] - counts["overdue"], done_today=counts["done_today"]
     )
 
 

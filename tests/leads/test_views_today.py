@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from calls.models import Outcome
 from leads.models import FollowUp, Stage
-from leads.selectors import today_queue
+from leads.selectors import today_counts, today_queue
 from tests.factories import CallFactory, EventFactory, FollowUpFactory, LeadFactory, ReferralFactory
 
 pytestmark = pytest.mark.django_db
@@ -100,6 +100,24 @@ def test_counts_calls_done_today_on_visible_leads(rep, other_rep):
     CallFactory(lead=mine, outcome=Outcome.VOICEMAIL, called_at=timezone.now() - timedelta(days=2))
     CallFactory(lead=LeadFactory(owner=other_rep))
     assert today_queue(rep).done_today == 1
+
+
+def test_counts_each_follow_up_once_and_each_call_today_on_the_visible_leads(rep, other_rep, manager):
+    # One pass over the leads joins their follow-up and today's calls: a lead called twice still has one follow-up.
+    now = timezone.now()
+    twice, quiet, barred = LeadFactory(owner=rep), LeadFactory(owner=rep), LeadFactory(owner=rep, do_not_call=True)
+    FollowUpFactory(lead=twice, due_at=now - timedelta(days=2))
+    FollowUpFactory(lead=quiet, due_at=now)
+    FollowUpFactory(lead=barred, due_at=now - timedelta(days=2))  # not counted, but the call on it is
+    CallFactory.create_batch(2, lead=twice)
+    CallFactory(lead=barred)
+    theirs = LeadFactory(owner=other_rep)
+    FollowUpFactory(lead=theirs, due_at=now - timedelta(days=2))
+    CallFactory(lead=theirs)
+    counts = today_counts(rep, now=now)
+    assert (counts.overdue_count, counts.due_count, counts.done_today) == (1, 1, 3)
+    everyone = today_counts(manager, now=now)
+    assert (everyone.overdue_count, everyone.due_count, everyone.done_today) == (2, 1, 4)
 
 
 def test_do_not_call_follow_ups_are_not_listed(rep):
