@@ -424,22 +424,22 @@ def test_a_killed_job_re_runs_from_its_last_batch_without_duplicates(rep, tmp_pa
     rows = [["Name", "Email"]] + [[f"P {n}", f"p{n}@example.com" if n % 3 else "bad"] for n in range(10)]
     path = write_csv(tmp_path, rows)
     calls = {"n": 0}
-    real_apply = import_services._Engine.apply
+    real_write = import_services._Engine.write
 
-    def dies_on_third_batch(self, outcomes):
+    def dies_on_third_batch(self, plan):
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("worker killed")
-        return real_apply(self, outcomes)
+        return real_write(self, plan)
 
-    monkeypatch.setattr(import_services._Engine, "apply", dies_on_third_batch)
+    monkeypatch.setattr(import_services._Engine, "write", dies_on_third_batch)
     with pytest.raises(RuntimeError):
         run(path, owner_ids=[rep.pk], batch_size=3)
     job = ImportJob.objects.get()
     assert job.status == ImportJob.Status.FAILED
     assert "worker killed" in job.failure
     assert job.rows_processed == 6
-    monkeypatch.setattr(import_services._Engine, "apply", real_apply)
+    monkeypatch.setattr(import_services._Engine, "write", real_write)
 
     import_services.import_job_rerun(job=job, actor=None)  # the task runs on commit; run it here directly
     assert import_services.import_job_run(job_id=job.pk, batch_size=3) == "done"
@@ -449,6 +449,72 @@ def test_a_killed_job_re_runs_from_its_last_batch_without_duplicates(rep, tmp_pa
     assert Lead.objects.count() == 6
     error_rows = import_services.error_file_rows(job=job)
     assert [e["row"] for e in error_rows] == [2, 5, 8, 11]  # each once, in order
+
+
+postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's pipelined batches")
+
+
+@postgres_only
+def test_each_next_batch_is_matched_in_a_thread_while_the_previous_one_commits(rep, tmp_path, monkeypatch):
+    import threading
+
+    rows = [["Name", "Email"]] + [[f"P {n}", f"p{n % 7}@example.com"] for n in range(20)]  # repeats across batches
+    planned_in = []
+    real_plan = import_services._Engine.plan
+
+    def plan(self, outcomes, index):
+        planned_in.append(threading.current_thread().name)
+        return real_plan(self, outcomes, index)
+
+    monkeypatch.setattr(import_services._Engine, "plan", plan)
+    job, report = run(write_csv(tmp_path, rows), owner_ids=[rep.pk], batch_size=3)
+    assert (report.rows, report.created, report.merged) == (20, 7, 13)
+    assert Lead.objects.count() == 7
+    assert len(planned_in) == 7
+    assert planned_in[0] == threading.current_thread().name  # the first batch before any commit
+    assert all(name.startswith("import-match") for name in planned_in[1:])
+
+
+@pytest.fixture
+def other_session_holds_the_import_lock():
+    """Another worker's import, as PostgreSQL sees it: a second connection holding the import lock."""
+    import psycopg
+
+    db = connection.settings_dict
+    other = psycopg.connect(
+        dbname=db["NAME"], host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], autocommit=True
+    )
+    other.execute("SELECT pg_advisory_lock(%s)", [import_services._ADVISORY_LOCK])
+    yield other
+    other.close()
+
+
+@postgres_only
+def test_an_import_waits_for_another_import_and_keeps_its_heartbeat(
+    rep, tmp_path, monkeypatch, other_session_holds_the_import_lock
+):
+    beats = []
+
+    def other_import_finishes(seconds):
+        beats.append(ImportJob.objects.get().heartbeat_at)
+        other_session_holds_the_import_lock.execute("SELECT pg_advisory_unlock(%s)", [import_services._ADVISORY_LOCK])
+
+    monkeypatch.setattr(import_services, "sleep", other_import_finishes)
+    rows = [["Name", "Email"], ["P 1", "p1@example.com"]]
+    job, report = run(write_csv(tmp_path, rows), owner_ids=[rep.pk])
+    assert len(beats) == 1 and beats[0] is not None  # it said it was alive while it waited
+    assert (report.created, job.status) == (1, ImportJob.Status.DONE)
+
+
+@postgres_only
+def test_a_job_waiting_for_the_import_lock_stops_when_another_worker_takes_it(
+    rep, tmp_path, monkeypatch, other_session_holds_the_import_lock
+):
+    monkeypatch.setattr(import_services, "sleep", lambda seconds: ImportJob.objects.update(run_token="another-worker"))
+    rows = [["Name", "Email"], ["P 1", "p1@example.com"]]
+    with pytest.raises(RuntimeError, match="did not run"):
+        run(write_csv(tmp_path, rows), owner_ids=[rep.pk])
+    assert not Lead.objects.exists()
 
 
 def test_a_running_job_with_a_live_worker_is_not_taken_twice(rep):
