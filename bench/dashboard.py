@@ -9,7 +9,8 @@ recounted for them with call_totals_rebuild, as call_log would have kept them), 
 today and a week ago, runs VACUUM ANALYZE (what autovacuum does on a live database), then times the
 dashboard view through Django's test Client (the whole request: middleware, queries, template) for a
 few selections, after two warm-up requests each. Prints median, p95, the number of queries and the
-time spent in SQL. A script that prints figures, not a test; results go to docs/benchmarks.md.
+time spent in SQL, and first what the summary rebuild (the beat job the page reads) costs and holds.
+A script that prints figures, not a test; results go to docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ from django.utils import timezone  # noqa: E402
 from calls.models import Call  # noqa: E402
 from calls.services import call_totals_rebuild  # noqa: E402
 from leads.models import Event, Lead  # noqa: E402
-from warmcrm.dashboard.services import band_snapshot_take  # noqa: E402
+from warmcrm.dashboard.models import CohortDay, ReferralDay, RepCallDay  # noqa: E402
+from warmcrm.dashboard.services import band_snapshot_take, summary_rebuild  # noqa: E402
 
 
 def sql(statement: str, params: list | None = None) -> list[tuple]:
@@ -137,6 +139,12 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     fill(args.leads, args.calls)
     print(f"data: {Lead.objects.count():,} leads, {Call.objects.count():,} calls", flush=True)
+    took = sorted(summary_rebuild().took_ms for _ in range(3))
+    print(
+        f"summary_rebuild (the beat job): median {took[1]} ms of 3; rows: {CohortDay.objects.count():,} cohort days, "
+        f"{ReferralDay.objects.count():,} referral days, {RepCallDay.objects.count():,} rep call days",
+        flush=True,
+    )
 
     manager = get_user_model().objects.filter(groups__name="manager").order_by("pk").first()
     rep = get_user_model().objects.filter(groups__name="rep").order_by("pk").first()

@@ -29,3 +29,27 @@ def test_a_managers_badge_counts_every_reps_due_follow_ups_but_not_do_not_call_l
 
     assert due_follow_up_count(manager) == 3
     assert (due_follow_up_count(rita), due_follow_up_count(raj)) == (1, 1)
+
+
+def test_the_badge_stops_counting_past_its_maximum(frozen, monkeypatch):
+    """A manager's team can have tens of thousands due: the badge says "99+" (here 2+) and counts no further."""
+    from django.test import Client
+
+    from warmcrm.accounts import context_processors
+
+    monkeypatch.setattr(context_processors, "BADGE_MAX", 2)
+    manager = UserFactory(role="manager")
+    client = Client()
+    client.force_login(manager)
+
+    def badge() -> str:
+        html = client.get("/leads/board/").content.decode()
+        start = html.index('title="Follow-ups due today or overdue">') + len('title="Follow-ups due today or overdue">')
+        return html[start : html.index("<", start)]
+
+    for _ in range(2):
+        FollowUpFactory(lead=LeadFactory(), due_at=NOW - timedelta(days=1))
+    assert badge() == "2"
+    FollowUpFactory(lead=LeadFactory(), due_at=NOW - timedelta(days=1))
+    assert badge() == "2+"
+    assert due_follow_up_count(manager, at_most=2) == 2 and due_follow_up_count(manager) == 3

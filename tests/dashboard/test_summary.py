@@ -134,3 +134,40 @@ def test_beat_runs_the_rebuild_task_and_it_recounts_everything(rita, settings):
     )
     tasks.summary_rebuild.apply().get()  # safe to run twice: the same rows, not twice as many
     assert CohortDay.objects.count() == ReferralDay.objects.count() == RepCallDay.objects.count() == 1
+
+
+def test_the_stale_count_is_as_of_the_rebuild_and_the_list_is_live(rita, time_machine, settings):
+    """A warm lead is stale after 7 quiet days (settings.STALE_AFTER_DAYS): one arrives 6 days and 23 hours ago."""
+    settings.DASHBOARD_SUMMARY_MAX_AGE_SECONDS = 3 * 3600  # the page does not rebuild it within the test
+    client = manager_client()
+    LeadFactory(owner=rita, warmth_band="warm", created_at=at(11, 13))
+    summary_rebuild()
+    assert (page(client)["stale"].total, len(page(client)["stale"].leads)) == (0, 0)
+    time_machine.shift(2 * 3600)  # past the threshold, before the next rebuild
+    assert (page(client)["stale"].total, len(page(client)["stale"].leads)) == (0, 1)
+    summary_rebuild()
+    assert (page(client)["stale"].total, len(page(client)["stale"].leads)) == (1, 1)
+
+
+def test_follow_ups_done_count_the_readers_days_and_overdue_is_as_of_the_rebuild(rita, time_machine, settings):
+    from leads.models import FollowUp
+    from tests.factories import FollowUpFactory
+
+    settings.DASHBOARD_SUMMARY_MAX_AGE_SECONDS = 3 * 3600
+    done = FollowUp.Status.DONE
+    for closed in (at(15, 18, 20), at(15, 18, 40), at(17, 9)):  # Sun 23:50 IST, Mon 00:10 IST, Tuesday
+        FollowUpFactory(lead=LeadFactory(owner=rita), owner=rita, due_at=closed, status=done, closed_at=closed)
+    FollowUpFactory(lead=LeadFactory(owner=rita), owner=rita, due_at=at(18, 11))  # overdue since an hour
+    FollowUpFactory(lead=LeadFactory(owner=rita), owner=rita, due_at=at(18, 13))  # due in an hour
+    summary_rebuild()
+
+    def follow_ups(client: Client) -> list[tuple]:
+        return [(r.name, r.follow_ups_done, r.follow_ups_overdue) for r in page(client, period="week")["reps"]]
+
+    kolkata, utc = manager_client("Asia/Kolkata"), manager_client("UTC")
+    assert follow_ups(kolkata) == [("Rita Ramos", 2, 1)]
+    assert follow_ups(utc) == [("Rita Ramos", 1, 1)]
+    time_machine.shift(2 * 3600)  # the second is overdue now, but not at the rebuild
+    assert follow_ups(utc) == [("Rita Ramos", 1, 1)]
+    summary_rebuild()
+    assert follow_ups(utc) == [("Rita Ramos", 1, 2)]

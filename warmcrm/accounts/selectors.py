@@ -26,16 +26,18 @@ def time_zone_of(user: Any) -> ZoneInfo:
     return ZoneInfo(str(profile_for(user).time_zone))
 
 
-def due_follow_up_count(user: Any) -> int:
+def due_follow_up_count(user: Any, *, at_most: int | None = None) -> int:
     """Open follow-ups due today or overdue on the leads this user sees (as the Today queue counts them).
 
-    "Today" is the current time zone's, which the middleware set to the user's own. One query.
+    "Today" is the current time zone's, which the middleware set to the user's own. One query; with
+    `at_most`, it stops counting there (a manager's team can have tens of thousands due).
     """
     _, end = local_day_bounds(timezone.now())
     # Leaving out the few do-not-call leads (a small partial index) beats joining a manager's every lead.
     do_not_call = Lead.objects.filter(do_not_call=True).values("pk")
     due = follow_ups_visible_to(user).filter(status=FollowUp.Status.OPEN, due_at__lt=end)
-    return due.exclude(lead__in=do_not_call).count()
+    due = due.exclude(lead__in=do_not_call)
+    return (due if at_most is None else due.order_by()[:at_most]).count()
 
 
 def users_with_a_role() -> QuerySet[Any]:

@@ -132,6 +132,7 @@ class CohortDay(OwnedSummaryGroup):
     band_warm = models.PositiveIntegerField()
     band_lukewarm = models.PositiveIntegerField()
     band_cold = models.PositiveIntegerField()
+    stale = models.PositiveIntegerField(help_text="Stale at the rebuild (dashboard.services.stale_at).")
 
     class Meta:
         indexes = [models.Index(fields=["day"], name="cohort_day_day")]
@@ -165,6 +166,20 @@ class RepCallDay(SummaryGroup):
 
     class Meta:
         indexes = [models.Index(fields=["day", "rep"], name="rep_call_day_day_rep")]
+
+
+class FollowUpDay(OwnedSummaryGroup):
+    """Follow-ups by their owner and their lead's connection and event: rep activity's follow-up columns.
+
+    A row's `done` counts the follow-ups closed as done on `day` (UTC); `overdue` the follow-ups still open
+    at the rebuild whose due time had passed, on the day they were due (the panel adds up every day).
+    """
+
+    done = models.PositiveIntegerField()
+    overdue = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "owner"], name="follow_up_day_day_owner")]
 
 
 class SummaryState(models.Model):

@@ -45,13 +45,12 @@ from calls.models import Call, RepCallHour
 from calls.services import hour_of
 from leads.models import ConnectionType, FollowUp, Lead, Stage, WarmthBand
 from leads.roles import REP
-from leads.selectors import leads_visible_to, past_stale_threshold
+from leads.selectors import leads_visible_to
 
 from .filters import DashboardFilters, Period
-from .models import BandSnapshot, CohortDay, ReferralDay, RepCallDay
-from .services import CALL_COUNTS, COHORT_COUNTS, FUNNEL_STAGES
+from .models import BandSnapshot, CohortDay, FollowUpDay, ReferralDay, RepCallDay
+from .services import CALL_COUNTS, COHORT_COUNTS, FUNNEL_STAGES, stale_at
 
-CLOSED_STAGES = [Stage.WON, Stage.LOST]
 STALE_LIST_LIMIT = 50
 REFERRER_PANEL_LIMIT = 20
 
@@ -137,27 +136,33 @@ def _summed(names: Any) -> dict[str, Sum]:
     return {name: Sum(name) for name in names}
 
 
-def _cohort_rows(user: Any, filters: DashboardFilters, *groups: str, lead_q: Q | None = None) -> list[dict[str, Any]]:
-    """The period's leads grouped by `groups` with every COHORT_COUNTS figure: one UNION ALL query.
+COHORT_GROUPS = ("connection_type", "event_id", "event__name", "event__date")
 
-    Whole UTC days are summed from CohortDay, the partial days at the ends counted from the leads; the
-    caller adds up the (at most two) rows of each group.
+
+def cohort_rows(user: Any, filters: DashboardFilters) -> list[dict[str, Any]]:
+    """The period's leads by connection type and event, with every COHORT_COUNTS figure: one query.
+
+    The funnel and connection panels add the rows up by connection type, the events panel by event.
+    Whole UTC days are summed from CohortDay; in a time zone off UTC, the partial UTC days at the ends
+    are counted from the leads in the same query (UNION ALL), so a group can have two rows.
     """
-    days, lead_q = UtcDays.of(filters.period), lead_q or Q()
-    summary = (
-        CohortDay.objects.filter(filters.lead_q(), days.summary_q(), lead_q)
+    days = UtcDays.of(filters.period)
+    rows = (
+        CohortDay.objects.filter(filters.lead_q(), days.summary_q())
         .order_by()
-        .values(*groups)
+        .values(*COHORT_GROUPS)
         .annotate(**_summed(COHORT_COUNTS))
     )
-    live = (
-        dashboard_leads(user, filters)
-        .filter(days.edges_q("created_at"), lead_q)
-        .order_by()
-        .values(*groups)
-        .annotate(**COHORT_COUNTS)
-    )
-    return list(summary.union(live, all=True))
+    if days.edges:
+        rows = rows.union(
+            dashboard_leads(user, filters)
+            .filter(days.edges_q("created_at"))
+            .order_by()
+            .values(*COHORT_GROUPS)
+            .annotate(**COHORT_COUNTS),
+            all=True,
+        )
+    return list(rows)
 
 
 def _add_up(rows: list[dict[str, Any]], key: Any) -> dict[Any, dict[str, Any]]:
@@ -174,15 +179,17 @@ def _add_up(rows: list[dict[str, Any]], key: Any) -> dict[Any, dict[str, Any]]:
     return totals
 
 
-def cohort_counts(user: Any, filters: DashboardFilters) -> dict[str, dict[str, int]]:
-    """The leads that came in during the period, grouped by connection type: the funnel and connection panels.
+def cohort_counts(
+    user: Any, filters: DashboardFilters, rows: list[dict[str, Any]] | None = None
+) -> dict[str, dict[str, int]]:
+    """The leads that came in during the period, by connection type: the funnel and connection panels.
 
     Each figure is a COHORT_COUNTS aggregate (conditional counts over lead columns: the lead row carries
     when it was first called, first reached and first given an appointment).
     """
+    rows = cohort_rows(user, filters) if rows is None else rows
     counts = {}
-    for key, row in _add_up(_cohort_rows(user, filters, "connection_type"), lambda row: row["connection_type"]).items():
-        row.pop("connection_type")
+    for key, row in _add_up(rows, lambda row: row["connection_type"]).items():
         row["reached_new"] = row["leads"]
         row["reached_appointment_set"] = row["appointments"]  # the same definition as "appointment"
         row["reached_won"] = row["won"]
@@ -287,13 +294,11 @@ class EventRow:
         return round(self.time_to_first_call.total_seconds() / 86400, 1)
 
 
-def events(user: Any, filters: DashboardFilters) -> list[EventRow]:
+def events(user: Any, filters: DashboardFilters, rows: list[dict[str, Any]] | None = None) -> list[EventRow]:
     """Per trade show: its leads that came in during the period, how fast they were called, what they became."""
-    grouped = _add_up(
-        _cohort_rows(user, filters, "event_id", "event__name", "event__date", lead_q=Q(event__isnull=False)),
-        lambda row: row["event_id"],
-    )
-    rows = [
+    rows = cohort_rows(user, filters) if rows is None else rows
+    grouped = _add_up([row for row in rows if row["event_id"] is not None], lambda row: row["event_id"])
+    events = [
         EventRow(
             row["event_id"],
             row["event__name"],
@@ -307,8 +312,8 @@ def events(user: Any, filters: DashboardFilters) -> list[EventRow]:
         )
         for row in grouped.values()
     ]
-    rows.sort(key=lambda row: (-row.leads, row.name))
-    return rows
+    events.sort(key=lambda row: (-row.leads, row.name))
+    return events
 
 
 # --- Referrers ----------------------------------------------------------------------------------------
@@ -388,16 +393,7 @@ def rep_activity(user: Any, filters: DashboardFilters) -> list[RepRow]:
         .order_by("first_name", "username")
         .only("pk", "first_name", "last_name", "username")
     )
-    done = Q(status=FollowUp.Status.DONE, closed_at__gte=period.start, closed_at__lt=period.end)
-    overdue = Q(status=FollowUp.Status.OPEN, due_at__lt=timezone.now())
-    follow_up_counts = {
-        row["owner_id"]: row
-        for row in FollowUp.objects.filter(done | overdue, filters.lead_attributes_q("lead__"))
-        .filter(owner_id__in=users.values("pk"))
-        .order_by()
-        .values("owner_id")
-        .annotate(done=Count("pk", filter=done), overdue=Count("pk", filter=overdue))
-    }
+    follow_up_counts = _follow_ups_by_owner(filters, users.values("pk"))
     days = period.days
     rows = []
     for rep in reps:  # a handful of reps, each one dictionary look-up
@@ -417,6 +413,38 @@ def rep_activity(user: Any, filters: DashboardFilters) -> list[RepRow]:
         )
     rows.sort(key=lambda row: -row.calls)  # stable: ties stay in name order
     return rows
+
+
+def _follow_ups_by_owner(filters: DashboardFilters, owner_ids: QuerySet) -> dict[int, dict[str, int]]:
+    """Follow-ups done in the period and overdue, per owner, from the summary: one query.
+
+    Overdue is as of the summary's rebuild; done sums the period's whole UTC days from FollowUpDay and, in
+    a time zone off UTC, counts the partial days at the ends from the follow-ups (UNION ALL).
+    """
+    days = UtcDays.of(filters.period)
+    owners = Q(owner_id__in=owner_ids) if filters.user_q() else Q()  # no scope: every owner is in it (no join)
+    rows = (
+        FollowUpDay.objects.filter(filters.lead_attributes_q(), owners)
+        .order_by()
+        .values("owner_id")
+        .annotate(done=Coalesce(Sum("done", filter=days.summary_q()), 0), overdue=Sum("overdue"))
+    )
+    if days.edges:
+        rows = rows.union(
+            FollowUp.objects.filter(
+                filters.lead_attributes_q("lead__"), owners, days.edges_q("closed_at"), status=FollowUp.Status.DONE
+            )
+            .order_by()
+            .values("owner_id")
+            .annotate(done=Count("pk"), overdue=Value(0)),
+            all=True,
+        )
+    counts: dict[int, dict[str, int]] = {}
+    for row in rows:
+        totals = counts.setdefault(row["owner_id"], {"done": 0, "overdue": 0})
+        totals["done"] += row["done"]
+        totals["overdue"] += row["overdue"]
+    return counts
 
 
 def _calls_by_rep(filters: DashboardFilters, rep_ids: QuerySet) -> dict[int, dict[str, int]]:
@@ -527,8 +555,7 @@ def stale_leads(user: Any, filters: DashboardFilters, *, now: datetime | None = 
     return (
         dashboard_leads(user, filters)
         .annotate(quiet_since=Coalesce("last_conversation_at", "created_at"))
-        .filter(past_stale_threshold(now), do_not_call=False)
-        .exclude(stage__in=CLOSED_STAGES)
+        .filter(stale_at(now))
         .select_related("owner")
         .order_by("quiet_since", "pk")
     )
@@ -541,15 +568,14 @@ class StaleList:
 
 
 def stale_list(user: Any, filters: DashboardFilters, *, limit: int = STALE_LIST_LIMIT) -> StaleList:
-    """The first `limit` stale leads and how many there are, in one query.
+    """The first `limit` stale leads, read live, and how many there are, as of the summary's last rebuild.
 
-    The count is an uncorrelated subquery (run once, over narrow index rows), so the list itself reads
-    only its first `limit` leads along the lead_stale_scan index instead of sorting every stale lead.
+    The list reads only its first `limit` leads along the lead_stale_scan index; counting all of them
+    (tens of thousands of index rows) is what the summary's `stale` column saves.
     """
     now = timezone.now()
-    stale = stale_leads(user, filters, now=now)
-    total = stale.order_by().values(one=Value(1)).annotate(n=Count("pk")).values("n")
-    shown = list(stale.annotate(total=Subquery(total))[:limit])
+    shown = list(stale_leads(user, filters, now=now)[:limit])
     for lead in shown:
         lead.days_quiet = (now - lead.quiet_since).days  # display only: the filtering was done in SQL
-    return StaleList(shown[0].total if shown else 0, shown)
+    total = CohortDay.objects.filter(filters.lead_q()).aggregate(n=Sum("stale"))["n"] or 0
+    return StaleList(total, shown)

@@ -9,21 +9,22 @@ summary older than DASHBOARD_SUMMARY_MAX_AGE_SECONDS (beat down, a fresh install
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from calls.models import Call, Outcome
 from calls.outcomes import CONVERSATIONS
-from leads.models import Lead, Stage, WarmthBand
+from leads.models import FollowUp, Lead, Stage, WarmthBand
+from leads.selectors import past_stale_threshold
 from referrals.models import Referral
 
-from .models import BandSnapshot, CohortDay, ReferralDay, RepCallDay, SummaryState
+from .models import BandSnapshot, CohortDay, FollowUpDay, ReferralDay, RepCallDay, SummaryState
 
 # --- What the dashboard counts (also shown on the page and in README.md) --------------------------------
 # contacted: the lead has a call; appointment: a call "appointment set", or the stage appointment set,
@@ -62,6 +63,14 @@ COHORT_COUNTS: dict[str, Any] = {
     "time_to_first_call_total": Sum(_time_to_first_call()),  # SUM skips leads never called (NULL)
     **{f"band_{band}": Count("pk", filter=Q(warmth_band=band)) for band in WarmthBand.values},
 }
+CLOSED_STAGES = [Stage.WON, Stage.LOST]
+
+
+def stale_at(now: datetime) -> Q:
+    """Stale on the dashboard: past its band's threshold without a conversation, not do-not-call, not won or lost."""
+    return past_stale_threshold(now) & Q(do_not_call=False) & ~Q(stage__in=CLOSED_STAGES)
+
+
 CALL_COUNTS: dict[str, Any] = {
     "calls": Count("pk"),
     "conversations": Count("pk", filter=Q(outcome__in=CONVERSATIONS)),
@@ -111,7 +120,8 @@ def utc_day(field: str) -> TruncDate:
 
 @transaction.atomic
 def summary_rebuild() -> SummaryState:
-    """Recount the whole summary from the leads, referrals and calls: three DELETEs and three INSERT ... SELECTs.
+    """Recount the whole summary from the leads, referrals, calls and follow-ups: one DELETE and INSERT ... SELECT
+    a table (two for follow-ups: the done ones by day closed, the overdue ones by day due).
 
     The state row is locked first, so a second rebuild waits for the first; readers see the old summary
     or the new one, never a mix (one transaction).
@@ -123,8 +133,14 @@ def summary_rebuild() -> SummaryState:
             cursor.execute("SET LOCAL jit = off")  # compiling these aggregates costs more than running them
     groups = ("day", "owner_id", "connection_type", "event_id")
     CohortDay.objects.all().delete()
-    cohorts = Lead.objects.order_by().annotate(day=utc_day("created_at")).values(*groups).annotate(**COHORT_COUNTS)
-    _insert_grouped(CohortDay, cohorts, _same_names(*groups, *COHORT_COUNTS))
+    now = timezone.now()
+    cohorts = (
+        Lead.objects.order_by()
+        .annotate(day=utc_day("created_at"))
+        .values(*groups)
+        .annotate(**COHORT_COUNTS, stale=Count("pk", filter=stale_at(now)))
+    )
+    _insert_grouped(CohortDay, cohorts, _same_names(*groups, *COHORT_COUNTS, "stale"))
 
     ReferralDay.objects.all().delete()
     referrals = (
@@ -146,7 +162,22 @@ def summary_rebuild() -> SummaryState:
     )  # fmt: skip
     _insert_grouped(RepCallDay, calls, _same_names(*call_groups, *CALL_COUNTS))
 
-    state.built_at = timezone.now()
+    FollowUpDay.objects.all().delete()
+    by_lead = {"connection_type": F("lead__connection_type"), "event_id": F("lead__event_id")}
+    done = FollowUp.objects.filter(status=FollowUp.Status.DONE, closed_at__isnull=False).order_by()
+    _insert_grouped(
+        FollowUpDay,
+        done.values("owner_id", day=utc_day("closed_at"), **by_lead).annotate(done=Count("pk"), overdue=Value(0)),
+        _same_names(*groups, "done", "overdue"),
+    )
+    overdue = FollowUp.objects.filter(status=FollowUp.Status.OPEN, due_at__lt=now).order_by()
+    _insert_grouped(
+        FollowUpDay,
+        overdue.values("owner_id", day=utc_day("due_at"), **by_lead).annotate(done=Value(0), overdue=Count("pk")),
+        _same_names(*groups, "done", "overdue"),
+    )
+
+    state.built_at = now
     state.took_ms = round((time.perf_counter() - started) * 1000)
     state.save(update_fields=["built_at", "took_ms"])
     return state

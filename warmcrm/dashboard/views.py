@@ -54,12 +54,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     user, filters = request.user, form.filters()
     summary = services.summary_ensure_fresh()
     with selectors.reading_dashboard():
-        cohort = selectors.cohort_counts(user, filters)
+        rows = selectors.cohort_rows(user, filters)
+        cohort = selectors.cohort_counts(user, filters, rows)
         context.update(
             filters=filters,
             funnel=selectors.funnel(user, filters, cohort),
             connections=selectors.conversion_by_connection(user, filters, cohort),
-            events=selectors.events(user, filters),
+            events=selectors.events(user, filters, rows),
             referrers=selectors.referrers(user, filters),
             reps=selectors.rep_activity(user, filters),
             bands=selectors.warmth_bands(user, filters),
