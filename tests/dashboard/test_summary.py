@@ -171,3 +171,11 @@ def test_follow_ups_done_count_the_readers_days_and_overdue_is_as_of_the_rebuild
     assert follow_ups(utc) == [("Rita Ramos", 1, 1)]
     summary_rebuild()
     assert follow_ups(utc) == [("Rita Ramos", 1, 2)]
+
+
+def test_a_database_without_the_state_row_still_gets_a_summary(rita):
+    """A flushed database (tests, a restored dump of data only) has no SummaryState row: the page makes it."""
+    SummaryState.objects.all().delete()
+    LeadFactory(owner=rita, connection_type=ConnectionType.REFERRAL, created_at=at(17, 9))
+    assert leads_by_connection(page(manager_client())) == {"referral": 1}
+    assert SummaryState.objects.get().built_at == at(18, 12)

@@ -79,10 +79,6 @@ def dashboard_leads(user: Any, filters: DashboardFilters) -> QuerySet[Lead]:
     return leads_visible_to(user).filter(filters.lead_q())
 
 
-def _in_period(leads: QuerySet[Lead], filters: DashboardFilters) -> QuerySet[Lead]:
-    return leads.filter(created_at__gte=filters.period.start, created_at__lt=filters.period.end)
-
-
 # --- Funnel -------------------------------------------------------------------------------------
 
 

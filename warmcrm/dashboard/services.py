@@ -127,6 +127,7 @@ def summary_rebuild() -> SummaryState:
     or the new one, never a mix (one transaction).
     """
     started = time.perf_counter()
+    SummaryState.objects.get_or_create(pk=1)  # the migration made it; a flushed database has none
     state = SummaryState.objects.select_for_update().get(pk=1)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -185,8 +186,8 @@ def summary_rebuild() -> SummaryState:
 
 def summary_ensure_fresh() -> SummaryState:
     """The summary, rebuilt first when it is older than DASHBOARD_SUMMARY_MAX_AGE_SECONDS (or never built)."""
-    state = SummaryState.objects.get(pk=1)
-    if state.built_at is None or state.built_at < timezone.now() - timedelta(
+    state = SummaryState.objects.filter(pk=1).first()
+    if state is None or state.built_at is None or state.built_at < timezone.now() - timedelta(
         seconds=settings.DASHBOARD_SUMMARY_MAX_AGE_SECONDS
     ):
         return summary_rebuild()
