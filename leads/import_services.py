@@ -541,7 +541,7 @@ def _batches_pipelined(
             engine.job = job
             plan = engine.plan(outcomes, engine.lookup(outcomes))
         while True:
-            following = None
+            following, unread = None, None
             with transaction.atomic():
                 locked = _locked_job(job, token)
                 _batch_settings()
@@ -549,9 +549,14 @@ def _batches_pipelined(
                 engine.write(plan)
                 _count_batch(locked, outcomes, plan.result, error_file, percent())
                 job = locked
-                outcomes = next(batches, None)
+                try:
+                    outcomes = next(batches, None)
+                except Exception as exc:  # the next rows cannot be read: this batch still commits, as in turn
+                    outcomes, unread = None, exc
                 if outcomes is not None:
                     following = matcher.submit(engine.plan, outcomes, engine.lookup(outcomes))
+            if unread is not None:
+                raise unread
             if following is None:
                 return job
             plan = following.result()

@@ -451,6 +451,23 @@ def test_a_killed_job_re_runs_from_its_last_batch_without_duplicates(rep, tmp_pa
     assert [e["row"] for e in error_rows] == [2, 5, 8, 11]  # each once, in order
 
 
+def test_rows_that_fail_to_read_keep_the_batches_before_them(rep, tmp_path, monkeypatch):
+    rows = [["Name", "Email"]] + [[f"P {n}", f"p{n}@example.com"] for n in range(10)]
+    real_judge = importing.RowJudge.__call__
+
+    def judge(self, cells):
+        if cells[0] == "P 7":
+            raise ValueError("the disk went away")
+        return real_judge(self, cells)
+
+    monkeypatch.setattr(importing.RowJudge, "__call__", judge)
+    with pytest.raises(ValueError, match="the disk went away"):
+        run(write_csv(tmp_path, rows), owner_ids=[rep.pk], batch_size=3)
+    job = ImportJob.objects.get()
+    assert (job.status, job.rows_processed, job.created_count) == (ImportJob.Status.FAILED, 6, 6)
+    assert Lead.objects.count() == 6
+
+
 postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's pipelined batches")
 
 
