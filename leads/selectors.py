@@ -299,9 +299,12 @@ def today_counts(user: Any, *, now: datetime | None = None) -> TodayCounts:
             call_today=FilteredRelation("calls", condition=Q(calls__called_at__gte=start, calls__called_at__lt=end)),
         )
         .aggregate(
-            # distinct: a lead's one open follow-up comes once per call on it today
-            overdue=Count("due_follow_up", distinct=True, filter=Q(due_follow_up__due_at__lt=start, do_not_call=False)),
-            due=Count("due_follow_up", distinct=True, filter=Q(do_not_call=False)),
+            # Distinct leads: a lead's one open follow-up comes once per call on it today. By its lead id, which the
+            # follow_up_open_lead_due index holds (the follow-up's own id would send PostgreSQL to the table).
+            overdue=Count(
+                "due_follow_up__lead_id", distinct=True, filter=Q(due_follow_up__due_at__lt=start, do_not_call=False)
+            ),
+            due=Count("due_follow_up__lead_id", distinct=True, filter=Q(do_not_call=False)),
             done_today=Count("call_today", distinct=True),
         )
     )
