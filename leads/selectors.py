@@ -285,9 +285,9 @@ def _due_follow_ups(user: Any, *, end: datetime) -> QuerySet[FollowUp]:
 
 
 def today_counts(user: Any, *, now: datetime | None = None) -> TodayCounts:
-    """Today's counts without its lists, in one query: one pass over the user's leads, with their open follow-up due
-    by tonight and their calls today joined (two queries that each collected a rep's leads cost 1.7x as much, the
-    leads being most of the work: docs/benchmarks.md, Load)."""
+    """Today's counts without its lists, in one query: one pass over the user's leads (index-only, lead_owner_id),
+    with their open follow-up due by tonight (index-only, follow_up_open_lead_due) and their calls today joined.
+    At 3.3k leads a rep: 6 ms, where two queries that each read the rep's lead rows took 25-30 (benchmarks, Load)."""
     now = now or timezone.now()
     start, end = local_day_bounds(now)
     counts = (
@@ -351,7 +351,7 @@ def _today_lists(
 def today_queue(
     user: Any, *, now: datetime | None = None, follow_up_limit: int = 100, warm_limit: int = 25
 ) -> TodayQueue:
-    """The call list for today, in four queries whatever the data size.
+    """The call list for today, in three queries whatever the data size.
 
     Overdue follow-ups (due before today, local time) come first, then those due today, then the
     warmest leads `leads_callable_now` allows. Counts are of everything, the lists are capped.
