@@ -65,8 +65,8 @@ def call_logged(request: HttpRequest, lead: Lead, call: Call, back: str) -> Http
     if back == "lead":
         # Today's lists in full, as Today reads them (asked for only the first rows, PostgreSQL walked the team's every
         # open follow-up: 190k buffers against 6.6k at 100k leads), but not its counts: the lead page shows none.
-        next_row = next((other for other in selectors.today_rows(request.user) if other.lead.pk != lead.pk), None)
-        return render_lead_page(request, lead, notice=notice, next_row=next_row)
+        next_lead = selectors.today_next_lead(request.user, after=lead)
+        return render_lead_page(request, lead, notice=notice, next_lead=next_lead)
     # The row and the counts are all Today shows of it: the counts without the lists (the partial reads queue.*).
     context = {"row": row, "queue": selectors.today_counts(request.user), "logged": notice, "oob": True}
     html = render_to_string("leads/today.html#queue-row", context, request) + render_to_string(

@@ -173,6 +173,14 @@ def test_logging_from_today_counts_the_queue_without_listing_it(rep_client, rep)
     assert not [query for query in queries.captured_queries if '"leads_lead"."warmth" DESC' in query["sql"]]
 
 
+def test_from_the_lead_page_with_nobody_else_to_call_there_is_no_next_lead(rep_client, rep, lead, other_rep):
+    FollowUpFactory(lead=lead, due_at=timezone.now() - timedelta(days=1))
+    FollowUpFactory(lead=LeadFactory(owner=other_rep), due_at=timezone.now() - timedelta(days=1))  # not theirs
+    LeadFactory(owner=rep, do_not_call=True)
+    html = log(rep_client, lead, outcome="voicemail", back="lead").content.decode()
+    assert "Voicemail left logged for" in html and "Next: " not in html
+
+
 def test_from_the_lead_page_the_next_lead_is_the_first_follow_up_before_the_warmest(rep_client, rep, lead):
     LeadFactory(owner=rep, first_name="Warmest", last_name="Lead", warmth=90)
     due = LeadFactory(owner=rep, first_name="Due", last_name="Today", warmth=10)
