@@ -111,17 +111,13 @@ class Lead(models.Model):
             models.Index(fields=["stage", "-warmth"], name="lead_stage_warmth"),  # board columns
             models.Index(fields=["owner", "last_attempt_at"], name="lead_owner_last_attempt"),  # cap, sort
             models.Index(fields=["connection_type"], name="lead_connection"),
-            # Band counts of the dashboard and the band filter; owner and id make the counts index-only.
+            # The band filter (a manager's across every lead, a rep's with the owner).
             models.Index(fields=["warmth_band", "owner", "id"], name="lead_band_owner"),
             models.Index(fields=["last_conversation_at"], name="lead_last_conversation"),
             models.Index(fields=["email"], name="lead_email"),
             models.Index(fields=["phone_e164"], name="lead_phone"),
-            # Arrival, then every column the dashboard's funnel, connection and event panels count (index-only).
-            models.Index(
-                fields=["created_at", "connection_type", "stage", "owner", "event", "first_call_at",
-                        "first_conversation_at", "first_appointment_set_at", "id"],
-                name="lead_cohort",
-            ),  # fmt: skip
+            # Arrival: the dashboard counts a reader's partial UTC days from the leads (the rest is its summary).
+            models.Index(fields=["created_at"], name="lead_created"),
             # The stale list: open, callable leads, the longest quiet first, and (index-only) how many.
             models.Index(
                 Coalesce("last_conversation_at", "created_at"),
