@@ -7,7 +7,7 @@ summary holds whole: the part of that day in the week is counted from the leads 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import Client
@@ -179,3 +179,25 @@ def test_a_database_without_the_state_row_still_gets_a_summary(rita):
     LeadFactory(owner=rita, connection_type=ConnectionType.REFERRAL, created_at=at(17, 9))
     assert leads_by_connection(page(manager_client())) == {"referral": 1}
     assert SummaryState.objects.get().built_at == at(18, 12)
+
+
+def test_a_rebuild_that_waited_for_another_does_not_redo_it(rita, time_machine):
+    """summary_ensure_fresh passes its cutoff: a summary built after it (by the page that held the lock) stands."""
+    summary_rebuild()
+    built = SummaryState.objects.get().built_at
+    LeadFactory(owner=rita, created_at=at(17, 9))
+    time_machine.shift(60)
+    assert summary_rebuild(unless_built_after=built - timedelta(seconds=1)).built_at == built
+    assert CohortDay.objects.count() == 0  # not recounted: the lead waits for the next rebuild
+    assert summary_rebuild(unless_built_after=built).built_at > built
+    assert CohortDay.objects.count() == 1
+
+
+def test_an_event_deleted_since_the_rebuild_leaves_the_events_panel(rita):
+    expo = EventFactory(name="Expo")
+    LeadFactory(owner=rita, connection_type=ConnectionType.EVENT_LIST, event=expo, created_at=at(17, 9))
+    LeadFactory(owner=rita, connection_type=ConnectionType.EVENT_LIST, event=EventFactory(name="Fair"),
+                created_at=at(17, 9))  # fmt: skip
+    summary_rebuild()
+    expo.delete()  # the lead's event is cleared (SET_NULL); the summary still has the old row
+    assert [row.name for row in page(manager_client(), period="week")["events"]] == ["Fair"]

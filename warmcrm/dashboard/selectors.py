@@ -293,7 +293,8 @@ class EventRow:
 def events(user: Any, filters: DashboardFilters, rows: list[dict[str, Any]] | None = None) -> list[EventRow]:
     """Per trade show: its leads that came in during the period, how fast they were called, what they became."""
     rows = cohort_rows(user, filters) if rows is None else rows
-    grouped = _add_up([row for row in rows if row["event_id"] is not None], lambda row: row["event_id"])
+    # An event deleted since the last rebuild has no name to join: its leads no longer have it either.
+    grouped = _add_up([row for row in rows if row["event__name"] is not None], lambda row: row["event_id"])
     events = [
         EventRow(
             row["event_id"],

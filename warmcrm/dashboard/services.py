@@ -119,7 +119,7 @@ def utc_day(field: str) -> TruncDate:
 
 
 @transaction.atomic
-def summary_rebuild() -> SummaryState:
+def summary_rebuild(*, unless_built_after: datetime | None = None) -> SummaryState:
     """Recount the whole summary from the leads, referrals, calls and follow-ups: one DELETE and INSERT ... SELECT
     a table (two for follow-ups: the done ones by day closed, the overdue ones by day due).
 
@@ -129,6 +129,8 @@ def summary_rebuild() -> SummaryState:
     started = time.perf_counter()
     SummaryState.objects.get_or_create(pk=1)  # the migration made it; a flushed database has none
     state = SummaryState.objects.select_for_update().get(pk=1)
+    if unless_built_after is not None and state.built_at is not None and state.built_at > unless_built_after:
+        return state  # another page (or beat) rebuilt it while this one waited for the lock
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL jit = off")  # compiling these aggregates costs more than running them
@@ -187,8 +189,8 @@ def summary_rebuild() -> SummaryState:
 def summary_ensure_fresh() -> SummaryState:
     """The summary, rebuilt first when it is older than DASHBOARD_SUMMARY_MAX_AGE_SECONDS (or never built)."""
     state = SummaryState.objects.filter(pk=1).first()
-    if state is None or state.built_at is None or state.built_at < timezone.now() - timedelta(
-        seconds=settings.DASHBOARD_SUMMARY_MAX_AGE_SECONDS
-    ):
-        return summary_rebuild()
+    too_old = timezone.now() - timedelta(seconds=settings.DASHBOARD_SUMMARY_MAX_AGE_SECONDS)
+    if state is None or state.built_at is None or state.built_at < too_old:
+        # Managers opening the page at once queue on the state row; the first rebuilds, the others find it done.
+        return summary_rebuild(unless_built_after=too_old)
     return state
