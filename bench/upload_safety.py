@@ -21,6 +21,7 @@ import tracemalloc
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "warmcrm.settings")
@@ -51,16 +52,21 @@ def check(data: bytes) -> str:
     return "passed"
 
 
+def drain(stream: IO[bytes]) -> int:
+    """Read a stream to its end in chunks, keeping nothing: the cost of touching every byte once."""
+    total = 0
+    while chunk := stream.read(CHUNK_BYTES):
+        total += len(chunk)
+    return total
+
+
 def plain_read(data: bytes) -> None:
     """The floor: read the bytes once in chunks; for a workbook, inflate its first sheet once."""
     if data.startswith(b"PK"):
         with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open("xl/worksheets/sheet1.xml") as stream:
-            while stream.read(CHUNK_BYTES):
-                pass
+            drain(stream)
         return
-    stream = io.BytesIO(data)
-    while stream.read(CHUNK_BYTES):
-        pass
+    drain(io.BytesIO(data))
 
 
 def main() -> None:
@@ -97,8 +103,10 @@ def main() -> None:
         check(data)
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        print(f"| {name} | {len(data) / 1e6:.2f} | {result} | {checked * 1000:.1f} | {read * 1000:.1f} | "
-              f"{checked / read if read else 0:.1f}x | {peak / 1048576:.1f} |")
+        print(
+            f"| {name} | {len(data) / 1e6:.2f} | {result} | {checked * 1000:.1f} | {read * 1000:.1f} | "
+            f"{checked / read if read else 0:.1f}x | {peak / 1048576:.1f} |"
+        )
 
 
 if __name__ == "__main__":
