@@ -113,7 +113,6 @@ class Lead(models.Model):
             models.Index(fields=["connection_type"], name="lead_connection"),
             # The band filter (a manager's across every lead, a rep's with the owner).
             models.Index(fields=["warmth_band", "owner", "id"], name="lead_band_owner"),
-            models.Index(fields=["last_conversation_at"], name="lead_last_conversation"),
             models.Index(fields=["email"], name="lead_email"),
             models.Index(fields=["phone_e164"], name="lead_phone"),
             # Arrival: the dashboard counts a reader's partial UTC days from the leads (the rest is its summary).
@@ -324,6 +323,11 @@ class ImportJob(models.Model):
     def __str__(self) -> str:
         return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
 
+    @property
+    def source_line(self) -> str:
+        """What the timeline says of a lead this import created."""
+        return (f"Imported from {self.file_name}" + (f" ({self.event_name})" if self.event_name else ""))[:300]
+
 
 class ImportMapping(models.Model):
     """The column mapping an admin chose, remembered for the next file with the same header."""
@@ -341,14 +345,17 @@ class ImportMapping(models.Model):
 
 
 class ImportRecord(models.Model):
-    """Which import created or merged which lead: what undo removes and what the history links to."""
+    """Which import created or merged which lead: what undo removes and what the history links to.
+
+    A lead an import created has no timeline entry of its own: its "Imported from ..." line is this record
+    (leads.selectors.lead_timeline), one row fewer per new lead for the import to write."""
 
     class Action(models.TextChoices):
         CREATED = "created", "Created"
         MERGED = "merged", "Merged"
 
-    # Neither has an index of its own: import_record_one_per_lead (job, lead) and import_record_job_action
-    # start with the job, import_record_lead (lead, job) with the lead.
+    # Neither has an index of its own: import_record_one_per_lead (job, lead) starts with the job,
+    # import_record_lead (lead, job) with the lead.
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="records", db_index=False)
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="import_records", db_index=False)
     action = models.CharField(max_length=10, choices=Action.choices)
@@ -356,10 +363,8 @@ class ImportRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["job", "lead"], name="import_record_one_per_lead")]
-        indexes = [
-            models.Index(fields=["job", "action"], name="import_record_job_action"),
-            models.Index(fields=["lead", "job"], name="import_record_lead"),
-        ]
+        # A job's records by action (undo, the referral rescore) read the job's part of import_record_one_per_lead.
+        indexes = [models.Index(fields=["lead", "job"], name="import_record_lead")]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} lead {self.lead_id} in import {self.job_id}"

@@ -25,7 +25,7 @@ from django.db.models import (
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from .models import FollowUp, Lead, Stage
+from .models import FollowUp, ImportRecord, Lead, Stage
 from .roles import role_of, sees_all_leads
 from .warmth import Warmth, WarmthInputs, Weights, compute_warmth
 
@@ -69,7 +69,7 @@ class TimelineItem:
 
 
 def lead_timeline(lead: Lead) -> list[TimelineItem]:
-    """Calls, follow-ups, the referral and recorded changes, newest first, in four queries."""
+    """Calls, follow-ups, the referral, recorded changes and the creating import, newest first, in five queries."""
     items: list[TimelineItem] = []
     for call in lead.calls.select_related("rep").order_by("-called_at")[:200]:
         items.append(
@@ -90,6 +90,11 @@ def lead_timeline(lead: Lead) -> list[TimelineItem]:
         items.append(
             TimelineItem(entry.at, entry.kind, entry.summary, _name(entry.actor) if entry.actor_id else "WarmCRM")
         )
+    # The import that created the lead: its record, not an entry (see ImportRecord).
+    for record in lead.import_records.filter(action=ImportRecord.Action.CREATED).select_related("job__created_by"):
+        job = record.job
+        actor = _name(job.created_by) if job.created_by_id else "WarmCRM"
+        items.append(TimelineItem(job.started_at or job.created_at, "imported", job.source_line, actor))
     source = getattr(lead, "as_referrer", None)
     if source is not None:
         # The people this lead referred to us ("ask for a referral" on the lead page).

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from leads import import_services, importing
 from leads.models import Event, ImportJob, ImportRecord, Lead, Stage, TimelineEntry
+from leads.selectors import lead_timeline
 from leads.services import lead_set_owner, lead_set_stage, warmth_recompute
 from tests.factories import CallFactory, LeadFactory, ReferralFactory
 
@@ -111,10 +112,11 @@ def test_created_leads_get_event_connection_owner_timeline_and_warmth(rep, admin
     event = Event.objects.get(name="Boston Expo", date=date(2026, 3, 1))
     assert (lead.event_id, lead.connection_type, lead.owner_id, lead.stage) == (event.pk, "event_list", rep.pk, "new")
     assert lead.phone_e164 == "+14155550101"
-    entry = lead.timeline_entries.get()
-    assert entry.kind == TimelineEntry.Kind.IMPORTED
-    assert entry.summary == "Imported from utf8_bom_comma.csv (Boston Expo)"
-    assert entry.actor_id == admin_user.pk
+    # The creating import is the lead's record, shown on its timeline; no timeline entry is written for it.
+    assert not lead.timeline_entries.exists()
+    (item,) = [item for item in lead_timeline(lead) if item.kind == "imported"]
+    assert item.summary == "Imported from utf8_bom_comma.csv (Boston Expo)"
+    assert (item.actor, item.at) == (admin_user.get_full_name(), job.started_at)
     assert lead.warmth > 0 and lead.warmth_computed_at is not None
     assert ImportRecord.objects.get(lead=lead).job_id == job.pk
 
