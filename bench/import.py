@@ -16,8 +16,9 @@ bad email beside a good phone, 1% have no contact), then measures in the same ru
             web flow's check: counts, writes nothing); its counts must equal the import's. --dry-run-only
             measures just that (a 1M-row dry run's memory without the 1M-row import's ten minutes)
 Each import runs in a child process, so its peak RSS (getrusage) is its own; --tracemalloc adds the
-Python heap peak (and slows the run). Besides wall time it reports the CPU seconds the import cost: the
-child process (Python) plus its PostgreSQL backend (read from /proc, so the server must be local). On a
+Python heap peak (and slows the run); "reader MB" is the peak RSS of the import's own file reader process
+(leads.import_reader). Besides wall time it reports the CPU seconds the import cost: the child process and
+its reader (Python) plus its PostgreSQL backend (read from /proc, so the server must be local). On a
 machine shared with other work the wall time stretches with the load; the CPU seconds much less. It is a script that prints figures, not a test; results go to
 docs/benchmarks.md ("## Import").
 """
@@ -159,8 +160,9 @@ def backend_cpu_seconds(pid: int) -> float | None:
 
 
 def own_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """User + system CPU of this process and of the children it has collected (the import's file reader)."""
+    usages = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return sum(usage.ru_utime + usage.ru_stime for usage in usages)
 
 
 PHASES = {  # where an import spends its database time: import_services attribute -> label
@@ -239,6 +241,8 @@ def child_import(path: Path, owner_id: int, use_tracemalloc: bool, phases: bool 
         "warnings": report.warnings,
         "rss_base_mb": rss_base,
         "rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        # The file reader's process (leads.import_reader, for files over IMPORT_READER_PROCESS_MIN_BYTES).
+        "reader_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "heap_peak_mb": heap_peak,
         "phases": totals,
     }
@@ -300,7 +304,8 @@ def main() -> None:
     print(f"PostgreSQL {connection.pg_version}, {args.existing:,} leads already in the database, {os.cpu_count()} CPUs")
     print(
         f"{'rows':>9} {'MB':>5} {'run':>9} {'s':>7} {'rows/s':>9} {'x copy':>7} {'py cpu s':>9} {'db cpu s':>9} "
-        f"{'rows/cpu s':>11} {'created':>8} {'merged':>8} {'errors':>7} {'RSS MB':>7} {'RSS +MB':>8} {'load':>5}"
+        f"{'rows/cpu s':>11} {'created':>8} {'merged':>8} {'errors':>7} {'RSS MB':>7} {'RSS +MB':>8} {'reader MB':>9} "
+        f"{'load':>5}"
         + (f" {'heap MB':>8}" if args.tracemalloc else "")
     )
     workdir = Path(tempfile.mkdtemp(prefix="warmcrm-bench-import-"))
@@ -356,7 +361,8 @@ def show(rows: int, megabytes: float, copy_seconds: float, name: str, figures: d
         f"{figures['seconds'] / copy_seconds:>6.0f}x {figures['cpu_seconds']:>9.2f} "
         f"{db_cpu if db_cpu is not None else float('nan'):>9.2f} {rows / total_cpu(figures):>11,.0f} "
         f"{figures['created']:>8,} {figures['merged']:>8,} {figures['errors']:>7,} {figures['rss_peak_mb']:>7.0f} "
-        f"{figures['rss_peak_mb'] - figures['rss_base_mb']:>8.0f} {os.getloadavg()[0]:>5.1f}"
+        f"{figures['rss_peak_mb'] - figures['rss_base_mb']:>8.0f} {figures.get('reader_rss_mb', 0):>9.0f} "
+        f"{os.getloadavg()[0]:>5.1f}"
         + (f" {figures['heap_peak_mb']:>8.0f}" if heap else ""),
         flush=True,
     )

@@ -20,7 +20,7 @@ import re
 import shutil
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
@@ -37,7 +37,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from . import importing
+from . import import_reader, importing
 from .models import ConnectionType, Event, FollowUp, ImportJob, ImportMapping, ImportRecord, Lead, Stage, TimelineEntry
 from .selectors import warmth_weights
 from .services import warmth_recompute
@@ -426,12 +426,13 @@ def import_dry_run(
     batch_size = batch_size or BATCH_SIZE
     with closing(engine), open(path, "rb") as stream:
         table = importing.read_table(stream, file_name=file_name)
-        with closing(_judged(engine, table.rows, batch_size)) as batches:
+        batches, position = _reader(engine, stream, table, path=path, skip=0, batch_size=batch_size)
+        with closing(batches):
             for outcomes in batches:
                 result = engine.apply(outcomes)
                 _add(report, outcomes, result, keep_rows=keep_rows)
                 if progress is not None:
-                    progress(report, stream.tell())
+                    progress(report, position())
     return report
 
 
@@ -444,16 +445,18 @@ def _job_import(job: ImportJob, token: str, *, batch_size: int) -> None:
     error_file = _error_file_open(job)
     size = max(job.file_size, 1)
     try:
-        with open(_media(job.stored_path), "rb") as stream:
+        path = _media(job.stored_path)
+        with open(path, "rb") as stream:
             table = importing.read_table(stream, file_name=job.file_name)
-            rows = _skip(table.rows, job.rows_processed)
             if job.error_file_bytes == 0:
                 error_file.write(codecs.BOM_UTF8)  # so Excel opens the accents right
                 _error_write(error_file, [[*table.headers, *ERROR_COLUMNS]])
-            # closing(): on any failure the judging thread stops before the file it reads is closed.
-            with closing(_judged(engine, rows, batch_size)) as batches:
+            skip = job.rows_processed  # a re-run resumes after the last committed batch
+            batches, position = _reader(engine, stream, table, path=path, skip=skip, batch_size=batch_size)
+            # closing(): on any failure the reader (thread or process) stops before the file it reads is closed.
+            with closing(batches):
                 batch_run = _batches_pipelined if connection.vendor == "postgresql" else _batches_in_turn
-                job = batch_run(job, token, engine, batches, error_file, lambda: stream.tell() * 100 // size)
+                job = batch_run(job, token, engine, batches, error_file, lambda: position() * 100 // size)
         with transaction.atomic():
             # Each merged lead was rescored by its batch's UPDATE, except referral leads (their score reads the
             # referrer's conversions, which warmth_recompute refreshes): those in one set-based pass here.
@@ -594,6 +597,29 @@ def _batch_settings() -> None:
 
 
 _JudgedBatch = list[tuple[int, list[str], importing.RowOutcome]]
+
+
+def _reader(
+    engine: _Engine, stream: IO[bytes], table: importing.Table, *, path: Path | str, skip: int, batch_size: int
+) -> tuple[Iterator[_JudgedBatch], Callable[[], int]]:
+    """The file's judged batches after the first `skip` rows, and how far into the file (bytes) they are.
+
+    A big file is read and judged by a child process (`leads.import_reader`), on a core of its own and off
+    the job's GIL, which the writer needs each time PostgreSQL answers; a small one (under
+    IMPORT_READER_PROCESS_MIN_BYTES, where starting a process costs more than it saves) by a thread.
+    """
+    if os.path.getsize(path) >= settings.IMPORT_READER_PROCESS_MIN_BYTES:
+        apart = import_reader.JudgedBatches(
+            path=path,
+            file_name=engine.file_name,
+            mapping=engine.options.mapping,
+            region=engine.judge_row.region,
+            limits=lead_limits(),
+            skip=skip,
+            batch_size=batch_size,
+        )
+        return apart, lambda: apart.position
+    return _judged(engine, _skip(table.rows, skip), batch_size), stream.tell
 
 
 def _judged(engine: _Engine, rows: Iterator[tuple[int, list[str]]], batch_size: int) -> Iterator[_JudgedBatch]:

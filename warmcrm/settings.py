@@ -174,6 +174,9 @@ IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=50 * 1024 *
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", default="US")
+# An import file at least this big is read and judged in a child process of its own (leads.import_reader);
+# a smaller one in a thread, where starting a process would cost more than it saves.
+IMPORT_READER_PROCESS_MIN_BYTES = env.int("IMPORT_READER_PROCESS_MIN_BYTES", default=1024 * 1024)
 
 # --- Production hardening (all on unless DEBUG) ----------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
