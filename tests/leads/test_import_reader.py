@@ -96,33 +96,6 @@ def test_the_child_reports_how_far_into_the_file_it_is(apart, tmp_path):
     assert seen[-1] == os.path.getsize(path)
 
 
-def test_a_killed_job_read_apart_re_runs_from_its_last_batch(apart, rep, tmp_path, monkeypatch):
-    rows = [["Name", "Email"]] + [[f"P {n}", f"p{n}@example.com" if n % 3 else "bad"] for n in range(10)]
-    path = write_csv(tmp_path, rows)
-    real_write, calls = import_services._Engine.write, {"n": 0}
-
-    def dies_on_third_batch(self, plan):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise RuntimeError("worker killed")
-        return real_write(self, plan)
-
-    monkeypatch.setattr(import_services._Engine, "write", dies_on_third_batch)
-    with pytest.raises(RuntimeError):
-        run(path, owner_ids=[rep.pk], batch_size=3)
-    job = ImportJob.objects.get()
-    assert job.rows_processed == 6
-    monkeypatch.setattr(import_services._Engine, "write", real_write)
-    import_services.import_job_rerun(job=job, actor=None)
-    assert import_services.import_job_run(job_id=job.pk, batch_size=3) == "done"  # the child skips 6 rows
-    job.refresh_from_db()
-    assert (job.rows_processed, job.created_count, job.error_count) == (10, 6, 4)
-    assert sorted(Lead.objects.values_list("email", flat=True)) == sorted(
-        f"p{n}@example.com" for n in range(10) if n % 3
-    )
-    assert [e["row"] for e in import_services.error_file_rows(job=job)] == [2, 5, 8, 11]
-
-
 def test_rows_the_child_cannot_read_keep_the_batches_before_them(apart, rep, tmp_path):
     path = tmp_path / "list.csv"
     with open(path, "w", newline="", encoding="utf-8") as handle:
