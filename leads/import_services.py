@@ -528,7 +528,8 @@ def _batches_pipelined(
     job: ImportJob, token: str, engine: _Engine, batches: Iterator[_JudgedBatch], error_file: IO[str], percent: Any
 ) -> ImportJob:
     """PostgreSQL: while a batch commits (its deferred FK checks, ~40% of the database's time), a thread
-    matches the next one, which the batch's own transaction has already looked up.
+    matches the next one, which the batch's own transaction has already looked up (the query only: the thread
+    also turns its rows into lead states, off the writer's path).
 
     Each batch still commits alone with the job's counters and error-file length, so a killed worker's re-run
     resumes after the last committed batch. The lookup of batch N+1 runs in batch N's transaction, after its
@@ -557,7 +558,7 @@ def _batches_pipelined(
                 except Exception as exc:  # the next rows cannot be read: this batch still commits, as in turn
                     outcomes, unread = None, exc
                 if outcomes is not None:
-                    following = matcher.submit(engine.plan, outcomes, engine.lookup(outcomes))
+                    following = matcher.submit(engine.plan_found, outcomes, engine.found(outcomes))
             if unread is not None:
                 raise unread
             if following is None:
@@ -806,6 +807,28 @@ def _leads_by_contact(emails: list[str], phones: list[str], job_id: int | None) 
         return cursor.fetchall()
 
 
+def _index_of(found: list[tuple[Any, ...]]) -> _Index:
+    """`_leads_by_contact`'s rows as lead states, by email and by phone."""
+    index = _Index()
+    fill_end = 4 + len(FILL_FIELDS)
+    for row in found:
+        pk, owner_id, event_id, last_conversation_at = row[:4]
+        state = _LeadState(
+            pk=pk,
+            values={name: value or "" for name, value in zip(FILL_FIELDS, row[4:fill_end], strict=True)},
+            owner_id=owner_id,
+            event_id=event_id,
+            last_conversation_at=last_conversation_at,
+            new=False,
+            row_number=0,
+            recorded=row[-1] or "",
+            score_inputs=row[fill_end:-3],
+            current_warmth=(row[-3], row[-2]),
+        )
+        index.add(state)  # rows come oldest first: the oldest lead wins when the database holds duplicates
+    return index
+
+
 @dataclass(slots=True)
 class _LeadState:
     pk: int | None
@@ -987,27 +1010,12 @@ class _Engine:
         return [(number, cells, judge_row(cells)) for number, cells in batch]
 
     def _lookup(self, emails: list[str], phones: list[str]) -> _Index:
-        index = _Index()
+        return _index_of(self._found(emails, phones))
+
+    def _found(self, emails: list[str], phones: list[str]) -> list[tuple[Any, ...]]:
         if not (emails or phones):
-            return index
-        job_id = self.job.pk if self.job is not None else None
-        fill_end = 4 + len(FILL_FIELDS)
-        for row in _leads_by_contact(emails, phones, job_id):
-            pk, owner_id, event_id, last_conversation_at = row[:4]
-            state = _LeadState(
-                pk=pk,
-                values={name: value or "" for name, value in zip(FILL_FIELDS, row[4:fill_end], strict=True)},
-                owner_id=owner_id,
-                event_id=event_id,
-                last_conversation_at=last_conversation_at,
-                new=False,
-                row_number=0,
-                recorded=row[-1] or "",
-                score_inputs=row[fill_end:-3],
-                current_warmth=(row[-3], row[-2]),
-            )
-            index.add(state)  # rows come oldest first: the oldest lead wins when the database holds duplicates
-        return index
+            return []
+        return _leads_by_contact(emails, phones, self.job.pk if self.job is not None else None)
 
     def _next_owner(self, index: int) -> int | None:
         owners = self.options.owner_ids
@@ -1015,7 +1023,14 @@ class _Engine:
 
     def lookup(self, outcomes: _JudgedBatch) -> _Index:
         """The leads of the database that the batch's emails and phones reach (one query)."""
-        return self._lookup(*_batch_keys(outcomes))
+        return _index_of(self.found(outcomes))
+
+    def found(self, outcomes: _JudgedBatch) -> list[tuple[Any, ...]]:
+        """`lookup`'s query alone: its rows, which `plan_found` (in the matching thread) makes an index."""
+        return self._found(*_batch_keys(outcomes))
+
+    def plan_found(self, outcomes: _JudgedBatch, found: list[tuple[Any, ...]]) -> _BatchPlan:
+        return self.plan(outcomes, _index_of(found))
 
     def apply(self, outcomes: _JudgedBatch) -> _BatchResult:
         """Match one batch and write it (the import) or remember it (the dry run)."""

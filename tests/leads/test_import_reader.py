@@ -110,7 +110,8 @@ def test_rows_the_child_cannot_read_keep_the_batches_before_them(apart, rep, tmp
 
 
 def test_a_child_that_dies_fails_the_job_with_a_reason(rep, tmp_path):
-    path = messy_list(tmp_path)
+    # Far more rows than the pipe and the queue hold: the child is still at work when it is killed.
+    path = write_csv(tmp_path, [["Name", "Email"]] + [[f"P {n}", f"p{n}@example.com"] for n in range(20_000)])
     batches = import_reader.JudgedBatches(
         path=path,
         file_name=path.name,
