@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import os
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -128,3 +131,33 @@ def test_a_child_that_dies_fails_the_job_with_a_reason(rep, tmp_path):
             pass
     batches.close()
     assert batches._process.returncode == -signal.SIGKILL
+
+
+def test_a_reader_whose_job_is_killed_stops(tmp_path):
+    """A worker killed mid-import (SIGKILL) leaves no reader behind: its next write meets a broken pipe."""
+    path = write_csv(tmp_path, [["Name", "Email"]] + [[f"P {n}", f"p{n}@example.com"] for n in range(20_000)])
+    job = (
+        "import os, signal, sys\n"
+        "from leads import import_reader, importing\n"
+        f"batches = import_reader.JudgedBatches(path={str(path)!r}, file_name='list.csv',"
+        " mapping=importing.guess_mapping(['Name', 'Email']), region='US', limits={}, skip=0, batch_size=5)\n"
+        "next(batches)\n"
+        "print(batches._process.pid, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    killed = subprocess.run(
+        [sys.executable, "-c", job], capture_output=True, text=True, cwd=import_reader._PROJECT, timeout=60
+    )
+    assert killed.returncode == -signal.SIGKILL
+    reader = Path(f"/proc/{int(killed.stdout.split()[0])}/stat")
+
+    def running() -> bool:
+        try:
+            return reader.read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")  # a zombie has stopped
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 10
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not running()
