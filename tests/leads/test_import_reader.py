@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,21 @@ def test_a_reader_whose_job_is_killed_stops(tmp_path):
     while running() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not running()
+
+
+def test_the_child_sends_chunks_that_the_job_gathers_into_its_batches(tmp_path):
+    path = write_csv(tmp_path, [["Name", "Email"]] + [[f"P {n}", f"p{n}@example.com"] for n in range(7_500)])
+    size = import_reader.CHUNK_ROWS + 1_000  # chunks straddle the batches
+    batches = import_reader.JudgedBatches(
+        path=path,
+        file_name=path.name,
+        mapping=options_for(path).mapping,
+        region="US",
+        limits=import_services.lead_limits(),
+        skip=0,
+        batch_size=size,
+    )
+    with closing(batches):
+        got = list(batches)
+    assert [len(batch) for batch in got] == [size, size, 7_500 - 2 * size]
+    assert [number for batch in got for number, _, _ in batch] == list(range(2, 7_502))
