@@ -73,6 +73,7 @@ def call_log(
     )
     call = Call(
         lead=lead,
+        lead_owner_id=lead.owner_id,  # as the database's trigger sets it
         rep=rep,
         outcome=outcome,
         called_at=called_at,
@@ -82,7 +83,7 @@ def call_log(
         appointment_at=appointment_at,
         direction=direction,
     )
-    call.full_clean(exclude=["lead", "rep"])  # the lead is the row locked above, the rep the signed-in user
+    call.full_clean(exclude=["lead", "rep", "lead_owner"])  # rows in hand: the locked lead, its owner, the signed-in rep
     call.save()
 
     history = outcomes.history_after_call(

@@ -13,7 +13,6 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
-    FilteredRelation,
     IntegerField,
     OuterRef,
     Q,
@@ -306,9 +305,9 @@ def _due_follow_ups(user: Any, *, end: datetime) -> QuerySet[FollowUp]:
 
 def today_counts(user: Any, *, now: datetime | None = None) -> TodayCounts:
     """Today's counts without its lists, in two queries: the user's open follow-ups due by tonight (a rep's by their
-    owner column, follow_up_owner_due) and the calls today on the user's leads. One lead has one open follow-up at
-    most (a constraint), so follow-ups count leads. At 3.3k leads a rep, 1.4k due: 3 ms, where joining the team's
-    43k open follow-ups to the rep's leads took 7.5-9 (docs/benchmarks.md, Load)."""
+    owner column, follow_up_owner_due) and the calls today on the user's leads (a rep's by the calls' lead owner).
+    One lead has one open follow-up at most (a constraint), so follow-ups count leads. At 3.3k leads a rep, 1.4k due:
+    3 ms, where joining the team's 43k open follow-ups to the rep's leads took 7.5-9 (docs/benchmarks.md, Load)."""
     now = now or timezone.now()
     start, end = local_day_bounds(now)
     # Leaving out the few do-not-call leads (a small partial index), as the due badge does: no join to the leads.
@@ -318,14 +317,23 @@ def today_counts(user: Any, *, now: datetime | None = None) -> TodayCounts:
         .exclude(lead__in=Lead.objects.filter(do_not_call=True).values("pk"))
         .aggregate(overdue=Count("pk", filter=Q(due_at__lt=start)), due=Count("pk"))
     )
-    # Outer-joined, as a relation filtered to today: PostgreSQL hashes the day's calls against the rep's leads (0.5-5 ms
-    # with the team's 4-8k calls today). As an inner join it probed each of the rep's 3.3k leads' calls: 17-25 ms.
-    done_today = (
-        leads_visible_to(user)
-        .alias(call_today=FilteredRelation("calls", condition=Q(calls__called_at__gte=start, calls__called_at__lt=end)))
-        .aggregate(done=Count("call_today"))["done"]
+    return TodayCounts(
+        overdue_count=due["overdue"], due_count=due["due"] - due["overdue"], done_today=_calls_today(user, start, end)
     )
-    return TodayCounts(overdue_count=due["overdue"], due_count=due["due"] - due["overdue"], done_today=done_today)
+
+
+def _calls_today(user: Any, start: datetime, end: datetime) -> int:
+    """Calls in [start, end) on the leads the user sees. A rep's by the call's lead owner (kept the lead's by trigger,
+    calls 0004: call_lead_owner_time), not the team's calls of the day joined to the rep's 3.3k leads (0.5-5 ms with
+    4-8k team calls today, growing with them; docs/benchmarks.md, Load)."""
+    from calls.models import Call  # leads imports calls only inside functions (apps depend one way)
+
+    calls = Call.objects.filter(called_at__gte=start, called_at__lt=end)
+    if sees_all_leads(user):
+        return calls.count()
+    if role_of(user) is None:
+        return 0
+    return calls.filter(lead_owner_id=user.pk).count()
 
 
 def _due_follow_ups_in_order(user: Any, *, now: datetime) -> QuerySet[FollowUp]:

@@ -1,5 +1,6 @@
-"""An open follow-up's owner is its lead's owner, whoever writes (triggers, leads 0014): Today's counts and list read
-a rep's open follow-ups by that column, so a re-owned lead's follow-up and calls must move with it."""
+"""An open follow-up's owner and a call's lead owner are the lead's owner, whoever writes (triggers, leads 0014 and
+calls 0004): Today's counts and list read a rep's by those columns, so a re-owned lead's follow-up and calls move
+with it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from calls.models import Outcome
+from calls.models import Call, Outcome
 from calls.services import call_log
 from leads.models import FollowUp, Lead
 from leads.selectors import today_counts, today_next_lead, today_queue
@@ -88,3 +89,11 @@ def test_calls_today_and_due_follow_ups_are_counted_in_the_reps_own_day(rep):
     # The same moment in UTC (23:00 on the 10th): both calls are today, the 10th's follow-up is due, not overdue.
     with time_machine.travel(datetime(2026, 3, 11, 8, 0, tzinfo=tokyo), tick=False), timezone.override("UTC"):
         assert counts(rep) == (0, 1, 2)
+
+
+def test_a_call_moved_to_another_reps_lead_counts_for_that_rep(rep, other_rep):
+    call = CallFactory(lead=LeadFactory(owner=rep))
+    assert Call.objects.get(pk=call.pk).lead_owner_id == rep.pk
+    Call.objects.filter(pk=call.pk).update(lead=LeadFactory(owner=other_rep))  # as a merge moves the calls
+    assert Call.objects.get(pk=call.pk).lead_owner_id == other_rep.pk
+    assert counts(rep) == (0, 0, 0) and counts(other_rep) == (0, 0, 1)
