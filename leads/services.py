@@ -75,7 +75,6 @@ def _check_lost_reason_listed(reason: str) -> None:
         raise ValidationError({"lost_reason": "Pick one of the listed reasons: " + ", ".join(listed) + "."})
 
 
-@transaction.atomic
 def lead_set_stage(*, lead: Lead, actor: Any | None, stage: str, lost_reason: str = "") -> Lead:
     previous = lead.stage
     if previous == stage and stage != Stage.LOST:
@@ -88,19 +87,22 @@ def lead_set_stage(*, lead: Lead, actor: Any | None, stage: str, lost_reason: st
     # event's rows, the warmth constraint, the phone's parse) cost five queries on every call that moves the stage.
     lead.clean_fields(exclude=[field.name for field in Lead._meta.fields if field.name not in STAGE_FIELDS])
     lead.clean_stage()
-    lead.save(update_fields=[*STAGE_FIELDS, "updated_at"])
     summary = f"Stage: {Stage(previous).label} → {Stage(stage).label}"
     if stage == Stage.LOST:
         summary += f" ({lead.lost_reason})"
-    TimelineEntry.objects.create(
-        lead=lead,
-        kind=TimelineEntry.Kind.STAGE_CHANGED,
-        actor=actor,
-        summary=summary[:300],
-        data={"from": previous, "to": stage},
-    )
-    if stage in CLOSED_STAGES:
-        follow_ups_close_open(lead=lead, status=FollowUp.Status.SKIPPED, note=f"Lead {Stage(stage).label.lower()}")
+    # Validated above, outside it: the writes are all or none, and inside call_log's transaction they join it (a
+    # savepoint would cost two queries on every call that moves the stage, and nothing catches a failed write there).
+    with transaction.atomic(savepoint=False):
+        lead.save(update_fields=[*STAGE_FIELDS, "updated_at"])
+        TimelineEntry.objects.create(
+            lead=lead,
+            kind=TimelineEntry.Kind.STAGE_CHANGED,
+            actor=actor,
+            summary=summary[:300],
+            data={"from": previous, "to": stage},
+        )
+        if stage in CLOSED_STAGES:
+            follow_ups_close_open(lead=lead, status=FollowUp.Status.SKIPPED, note=f"Lead {Stage(stage).label.lower()}")
     referral = getattr(lead, "referral", None) if Stage.WON in (previous, stage) else None  # a query if not loaded
     if referral is not None:
         # The referrer's conversion count changed, so their other referrals score differently.
