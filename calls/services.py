@@ -83,7 +83,8 @@ def call_log(
         appointment_at=appointment_at,
         direction=direction,
     )
-    call.full_clean(exclude=["lead", "rep", "lead_owner"])  # rows in hand: the locked lead, its owner, the signed-in rep
+    # Rows in hand: the locked lead, its owner, the signed-in rep.
+    call.full_clean(exclude=["lead", "rep", "lead_owner"])
     call.save()
 
     history = outcomes.history_after_call(
