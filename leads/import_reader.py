@@ -11,6 +11,7 @@ Only our own child writes the pickles we load: it is the same code, started by u
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import pickle  # nosec B403 # our own child process on our own pipe (see the module docstring)
@@ -78,11 +79,9 @@ class JudgedBatches:
             "skip": skip,
             "batch_size": batch_size,
         }
-        try:
+        with contextlib.suppress(BrokenPipeError):  # it died at once: the receiving thread's first read says why
             pickle.dump(config, self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
             self._process.stdin.close()
-        except BrokenPipeError:  # it died at once: the first read says why
-            pass
         self._stdout: BinaryIO = self._process.stdout
         self._messages: queue.Queue[tuple[str, Any, int]] = queue.Queue(maxsize=self.AHEAD)
         self._stop = threading.Event()

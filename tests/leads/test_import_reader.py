@@ -44,6 +44,19 @@ def apart(settings):
     settings.IMPORT_READER_PROCESS_MIN_BYTES = 0  # every file, however small, goes to the child
 
 
+def judged_apart(path: Path, *, batch_size: int) -> import_reader.JudgedBatches:
+    """The file's batches from a reader process, as the import starts it."""
+    return import_reader.JudgedBatches(
+        path=path,
+        file_name=path.name,
+        mapping=options_for(path).mapping,
+        region="US",
+        limits=import_services.lead_limits(),
+        skip=0,
+        batch_size=batch_size,
+    )
+
+
 def messy_list(tmp_path: Path) -> Path:
     """Title row, blank rows, accents, bad e-mails beside good phones, no contact, repeats, an over-long value."""
     rows = [["Spring Expo leads"], [], ["Full Name", "E-mail", "Mobile", "Company", "Notes"]]
@@ -116,20 +129,11 @@ def test_rows_the_child_cannot_read_keep_the_batches_before_them(apart, rep, tmp
 def test_a_child_that_dies_fails_the_job_with_a_reason(rep, tmp_path):
     # Far more rows than the pipe and the queue hold: the child is still at work when it is killed.
     path = write_csv(tmp_path, [["Name", "Email"]] + [[f"P {n}", f"p{n}@example.com"] for n in range(20_000)])
-    batches = import_reader.JudgedBatches(
-        path=path,
-        file_name=path.name,
-        mapping=options_for(path).mapping,
-        region="US",
-        limits=import_services.lead_limits(),
-        skip=0,
-        batch_size=5,
-    )
+    batches = judged_apart(path, batch_size=5)
     assert len(next(batches)) == 5
     os.kill(batches._process.pid, signal.SIGKILL)
     with pytest.raises(import_reader.ReaderFailed, match="stopped before the end of the file"):
-        for _ in batches:
-            pass
+        list(batches)
     batches.close()
     assert batches._process.returncode == -signal.SIGKILL
 
@@ -167,15 +171,7 @@ def test_a_reader_whose_job_is_killed_stops(tmp_path):
 def test_the_child_sends_chunks_that_the_job_gathers_into_its_batches(tmp_path):
     path = write_csv(tmp_path, [["Name", "Email"]] + [[f"P {n}", f"p{n}@example.com"] for n in range(7_500)])
     size = import_reader.CHUNK_ROWS + 1_000  # chunks straddle the batches
-    batches = import_reader.JudgedBatches(
-        path=path,
-        file_name=path.name,
-        mapping=options_for(path).mapping,
-        region="US",
-        limits=import_services.lead_limits(),
-        skip=0,
-        batch_size=size,
-    )
+    batches = judged_apart(path, batch_size=size)
     with closing(batches):
         got = list(batches)
     assert [len(batch) for batch in got] == [size, size, 7_500 - 2 * size]
