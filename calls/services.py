@@ -54,7 +54,14 @@ def call_log(
     call_back_on: date | None = None,
     appointment_at: datetime | None = None,
     direction: str = Call.Direction.OUTBOUND,
+    leads: QuerySet[Lead] | None = None,
 ) -> Call:
+    """Log the call on `lead` (locked and re-read here; with `leads`, only if it is among them: Lead.DoesNotExist
+    if not, so a view can pass the leads its user sees and an id, without reading the lead first).
+
+    The returned call's `open_follow_up` is the lead's open follow-up after the call (None: it has none), known in
+    the transaction without reading it again, and its `lead` the locked row with what the Today row shows.
+    """
     now = timezone.now()
     called_at = called_at or now
     errors = outcomes.validate_call(
@@ -67,7 +74,8 @@ def call_log(
     # Lock the lead: concurrent calls on it apply one after the other. With what the warmth and the views' row,
     # notice and lead page read, so the returned call's lead serves the response without reading it again.
     lead = (
-        Lead.objects.select_for_update(of=("self",))
+        (Lead.objects.all() if leads is None else leads)
+        .select_for_update(of=("self",))
         .select_related("owner", "event", "referral__source")
         .get(pk=lead.pk)
     )
@@ -104,23 +112,31 @@ def call_log(
     stage = outcomes.stage_after_call(lead.stage, outcome=outcome)
     if stage != lead.stage:
         lead_set_stage(lead=lead, actor=rep, stage=stage)
-    _follow_ups_after_call(lead=lead, call=call, now=now)
+    call.open_follow_up = _follow_ups_after_call(lead=lead, call=call, now=now)
     return call
 
 
-def _follow_ups_after_call(*, lead: Lead, call: Call, now: datetime) -> None:
+def _follow_ups_after_call(*, lead: Lead, call: Call, now: datetime) -> FollowUp | None:
+    """Close and schedule the lead's follow-ups for the call; returns its open follow-up afterwards.
+
+    A lead has one open follow-up at most (a constraint), so after closing every open one it has none, and
+    follow_up_schedule returns the open one it made, moved or kept: only a partial close not followed by a
+    schedule needs to read what is left.
+    """
     outcome = call.outcome
     end_of_today = datetime.combine(timezone.localdate(now), time.max, tzinfo=timezone.get_current_timezone())
-    if outcome in outcomes.UNANSWERED or outcome == Outcome.WRONG_NUMBER:
+    closed_all = not (outcome in outcomes.UNANSWERED or outcome == Outcome.WRONG_NUMBER)
+    if closed_all:
+        follow_ups_close_open(lead=lead, status=FollowUp.Status.DONE, note=call.get_outcome_display())
+    else:
         # The call that was due has been made; a requested call-back further out stays.
         follow_ups_close_open(
             lead=lead, status=FollowUp.Status.DONE, note=call.get_outcome_display(), due_before=end_of_today
         )
-    else:
-        follow_ups_close_open(lead=lead, status=FollowUp.Status.DONE, note=call.get_outcome_display())
 
+    scheduled = None
     if outcome == Outcome.CALL_BACK:
-        follow_up_schedule(
+        scheduled = follow_up_schedule(
             lead=lead,
             due_at=call_back_due_at(call.call_back_on),
             reason=FollowUp.Reason.CALL_BACK,
@@ -128,12 +144,15 @@ def _follow_ups_after_call(*, lead: Lead, call: Call, now: datetime) -> None:
             replace_reasons=tuple(FollowUp.Reason.values),
         )
     elif outcome in outcomes.UNANSWERED and lead.unanswered_attempts <= settings.NO_ANSWER_MAX_RETRIES:
-        follow_up_schedule(
+        scheduled = follow_up_schedule(
             lead=lead,
             due_at=call.called_at + timedelta(days=settings.NO_ANSWER_RETRY_DAYS),
             reason=FollowUp.Reason.RETRY,
             replace_reasons=(FollowUp.Reason.STALE,),
         )
+    if scheduled is not None or closed_all:
+        return scheduled
+    return FollowUp.objects.filter(lead=lead, status=FollowUp.Status.OPEN).first()
 
 
 # --- The dashboard's call totals ----------------------------------------------------------------------

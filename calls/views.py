@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -37,25 +37,33 @@ def call_summary(call: Call, lead: Lead, follow_up: FollowUp | None) -> str:
 @require_http_methods(["GET", "POST"])
 @login_required
 def call_log_page(request: HttpRequest, lead_id: int) -> HttpResponse:
-    lead = selectors.lead_get_for(request.user, lead_id)
     back = "today" if request.POST.get("back", request.GET.get("back")) == "today" else "lead"
     form = CallForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            call = call_log(lead=lead, rep=request.user, **form.cleaned_data)
+            # call_log reads the lead as it locks it, among the leads this user sees: no read of it before.
+            call = call_log(
+                lead=Lead(pk=lead_id),
+                leads=selectors.leads_visible_to(request.user),
+                rep=request.user,
+                **form.cleaned_data,
+            )
+        except Lead.DoesNotExist:
+            raise Http404("No lead matches the given query.") from None
         except ValidationError as error:
             add_errors(form, error)
         else:
-            return call_logged(request, lead, call, back)
+            return call_logged(request, call, back)
+    lead = selectors.lead_get_for(request.user, lead_id)
     context = {"lead": lead, "form": form, "back": back, "connection": selectors.lead_connection_line(lead)}
     if request.htmx:
         return render(request, "calls/log.html#call-form", context)
     return render(request, "calls/log.html", context)
 
 
-def call_logged(request: HttpRequest, lead: Lead, call: Call, back: str) -> HttpResponse:
+def call_logged(request: HttpRequest, call: Call, back: str) -> HttpResponse:
     lead = call.lead  # the row call_log locked and updated (warmth, stage, history), with what the row shows
-    row = selectors.lead_queue_row(lead)  # its open follow-up serves the notice too
+    row = selectors.lead_queue_row(lead, follow_up=call.open_follow_up)  # its open follow-up serves the notice too
     notice = call_summary(call, lead, row.follow_up)
     if not request.htmx:
         messages.success(request, notice)

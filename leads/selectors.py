@@ -408,11 +408,11 @@ def today_next_lead(user: Any, *, after: Lead, now: datetime | None = None) -> L
     return Lead.objects.filter(pk=lead_ids[0]).first() if lead_ids else None
 
 
-def lead_queue_row(lead: Lead, *, now: datetime | None = None) -> QueueRow:
-    """The Today row of one lead after something happened to it (a call was logged)."""
+def lead_queue_row(lead: Lead, *, follow_up: FollowUp | None, now: datetime | None = None) -> QueueRow:
+    """The Today row of one lead after something happened to it (a call was logged), with its open follow-up
+    (`follow_up`, None if it has none: calls.services.call_log's `open_follow_up`, known without a query)."""
     now = now or timezone.now()
     start, end = local_day_bounds(now)
-    follow_up = FollowUp.objects.filter(lead=lead, status=FollowUp.Status.OPEN).first()
     if follow_up is None or follow_up.due_at >= end:
         section = "warm"
     else:

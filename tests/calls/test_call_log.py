@@ -157,3 +157,52 @@ def test_a_call_moves_the_stage_of_a_lead_whose_other_fields_would_fail_the_form
     lead.refresh_from_db()
     assert lead.stage == Stage.ATTEMPTED and lead.unanswered_attempts == 1
     assert TimelineEntry.objects.filter(lead=lead, kind=TimelineEntry.Kind.STAGE_CHANGED).count() == 1
+
+
+# What the lead has open before the call: nothing, a follow-up due now, a requested call-back further out.
+BEFORE_THE_CALL = {
+    "none": [],
+    "due": [(FollowUp.Reason.RETRY, timedelta(hours=-2))],
+    "call-back-later": [(FollowUp.Reason.CALL_BACK, timedelta(days=4))],
+}
+
+
+@pytest.mark.parametrize("before", BEFORE_THE_CALL)
+@pytest.mark.parametrize(
+    ("outcome", "fields"),
+    [
+        (Outcome.NO_ANSWER, {}),
+        (Outcome.VOICEMAIL, {}),
+        (Outcome.WRONG_NUMBER, {}),
+        (Outcome.CONNECTED_OTHER, {}),
+        (Outcome.NOT_INTERESTED, {}),
+        (Outcome.CALL_BACK, {"call_back_on": date(2027, 3, 1)}),
+        (Outcome.APPOINTMENT_SET, {"appointment_at": FROZEN + timedelta(days=2)}),
+    ],
+)
+@pytest.mark.parametrize("do_not_call", [False, True])
+def test_the_returned_call_carries_the_leads_open_follow_up_as_stored(lead, rep, before, outcome, fields, do_not_call):
+    # The Today row and the notice show it without reading it again: it must be the stored one, or none.
+    lead.do_not_call = do_not_call
+    lead.save()
+    for reason, due_in in BEFORE_THE_CALL[before]:
+        FollowUpFactory(lead=lead, reason=reason, due_at=FROZEN + due_in)
+    call = call_log(lead=lead, rep=rep, outcome=outcome, **fields)
+    stored = open_follow_up(lead)
+    if stored is None:
+        assert call.open_follow_up is None
+    else:
+        assert call.open_follow_up is not None
+        assert (call.open_follow_up.pk, call.open_follow_up.due_at, call.open_follow_up.reason) == (
+            stored.pk,
+            stored.due_at,
+            stored.reason,
+        )
+
+
+def test_a_lead_outside_the_given_leads_is_not_logged(lead, other_lead, rep):
+    with pytest.raises(other_lead.__class__.DoesNotExist):
+        call_log(lead=other_lead, leads=lead.__class__.objects.filter(owner=rep), rep=rep, outcome=Outcome.NO_ANSWER)
+    assert not Call.objects.exists()
+    other_lead.refresh_from_db()
+    assert other_lead.last_attempt_at is None
