@@ -5,7 +5,8 @@ import job through LOAD_* environment variables, and reads back one line per req
 (time, endpoint, milliseconds, bytes, error) to split the figures into "before the import" and "while it runs".
 
 Each request is what a logged-in browser sends (bench/load.py makes the sessions): Today as a full page; the call
-form opened with htmx (HX-Request) from a Today row; the htmx POST of the form (X-CSRFToken from the page's
+form opened with htmx (HX-Request) from a Today row, unless Today's page carries the form (since 2026-12-02: then
+the browser sends nothing to open it); the htmx POST of the form (X-CSRFToken from the page's
 `hx-headers`, the form's own csrfmiddlewaretoken, the `back` field); the lead page, and a call logged from it;
 the dashboard reloaded; the import confirmed and its state polled every second like the job page does.
 A response that is not the expected page (a form re-rendered with errors, the login page) is an error.
@@ -112,10 +113,13 @@ class Rep(Browser):
         super().on_start()
         self.queue: list[int] = []
         self.calls_since_today = TODAY_EVERY
+        self.form_in_page = False
 
     def today(self) -> None:
         text = self.page("/leads/today/", "GET /leads/today/", 'id="queue"')
         self.queue = list(dict.fromkeys(int(pk) for pk in ROW_ID.findall(text)))
+        # A page that carries the rows' call form (workspace.js opens it from there): the browser GETs no form.
+        self.form_in_page = 'id="call-form-template"' in text
         random.shuffle(self.queue)  # several sessions of one rep should not all call the same lead
         self.calls_since_today = 0
 
@@ -141,7 +145,7 @@ class Rep(Browser):
             data["back"] = "lead"
             self.htmx_post(f"/calls/log/{lead_id}/", "POST /calls/log/<id>/ (lead page)", data, 'id="lead-body"')
         else:
-            if SCENARIO == "mix":
+            if SCENARIO == "mix" and not self.form_in_page:
                 self.page(
                     f"/calls/log/{lead_id}/?back=today",
                     "GET /calls/log/<id>/ (htmx form)",

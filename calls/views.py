@@ -34,6 +34,21 @@ def call_summary(call: Call, lead: Lead, follow_up: FollowUp | None) -> str:
     return text
 
 
+# The lead's id in Today's copy of the call form, which workspace.js replaces with a row's (an id is all the empty form
+# varies by between rows).
+LEAD_PLACEHOLDER = "__LEAD__"
+
+
+def call_form_for_today() -> dict[str, object]:
+    """The empty call form as Today's rows open it (`GET calls:log?back=today` with htmx), for a page to carry once."""
+    return {
+        "form": CallForm(),
+        "lead": {"pk": LEAD_PLACEHOLDER},
+        "call_url": reverse("calls:log", kwargs={"lead_id": 0}).replace("/0/", f"/{LEAD_PLACEHOLDER}/"),
+        "placeholder": LEAD_PLACEHOLDER,
+    }
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def call_log_page(request: HttpRequest, lead_id: int) -> HttpResponse:

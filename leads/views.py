@@ -52,8 +52,12 @@ def add_errors(form: Form, error: ValidationError) -> None:
 @login_required
 def today(request: HttpRequest) -> HttpResponse:
     queue = selectors.today_queue(request.user)
-    template = "leads/today.html#queue" if request.htmx else "leads/today.html"
-    return render(request, template, {"queue": queue})
+    if request.htmx:
+        return render(request, "leads/today.html#queue", {"queue": queue})
+    from calls.views import call_form_for_today  # leads imports calls only inside functions (apps depend one way)
+
+    # The rows' call form comes with the page: opening it is no request (a GET per call was half the requests).
+    return render(request, "leads/today.html", {"queue": queue, "call_form": call_form_for_today()})
 
 
 # --- Leads list --------------------------------------------------------------------------------------

@@ -83,6 +83,27 @@
     if (target) target.focus();
   }
 
+  /* Today carries its rows' call form once (#call-form-template, the lead's id left out): opening it in a row is no
+     request. The link's hx-get (and its href without JavaScript) still fetch the same form from the server. */
+  document.addEventListener(
+    "click",
+    function (event) {
+      var link = event.target.closest && event.target.closest("[data-log-call]");
+      var template = document.getElementById("call-form-template");
+      if (!link || !template || !window.htmx) return;
+      if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+      var leadId = link.getAttribute("data-lead") || "";
+      var target = document.getElementById("log-" + leadId);
+      if (!/^[0-9]+$/.test(leadId) || !target) return;
+      event.preventDefault();
+      event.stopPropagation(); // before htmx's own listener on the link, which would GET the same form
+      target.innerHTML = template.innerHTML.split(template.getAttribute("data-placeholder")).join(leadId);
+      window.htmx.process(target);
+      onLoad(target.querySelector("[data-call-form]"));
+    },
+    true
+  );
+
   document.addEventListener("DOMContentLoaded", function () {
     syncAll(document);
     if (window.htmx) window.htmx.onLoad(onLoad);

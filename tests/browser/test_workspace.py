@@ -81,6 +81,9 @@ def test_a_reps_day_without_reloads(page, login):
     assert "Met at Expo North - asked you to call" in ana_row.inner_text()
     screenshot(page, "today")
     no_reload_marker(page)
+    # Today carries the rows' call form: opening one asks the server nothing (it did, once per call).
+    form_requests = []
+    page.on("request", lambda request: "/calls/log/" in request.url and form_requests.append(request.method))
 
     # 1. No answer: number key 6 picks it, Enter saves; the row updates and the next lead gets focus.
     ana_row.get_by_role("link", name="Log call").click()
@@ -98,6 +101,10 @@ def test_a_reps_day_without_reloads(page, login):
     )
     assert "2\ncalls done today" in page.locator("#today-counts").inner_text()  # Fay's and this one
     assert_no_reload(page)
+    # Enter on the focused next row opens its form, as a click does.
+    page.keyboard.press("Enter")
+    form_has_focus(page, ben.pk)
+    assert page.locator(f"#call-form-{ben.pk}").get_attribute("hx-post") == f"/calls/log/{ben.pk}/"
 
     # 2. Call back: key 2, Enter without a date says what is missing next to the field; then with a date.
     ana_row.get_by_role("link", name="Log call").click()
@@ -118,6 +125,7 @@ def test_a_reps_day_without_reloads(page, login):
     follow_up = FollowUp.objects.get(lead=ana, status="open")
     assert timezone.localtime(follow_up.due_at).date() == day
     assert_no_reload(page)
+    assert form_requests == ["POST", "POST", "POST"]  # the calls logged (one refused for its missing date), no GET
 
     # 3. The lead page: ask Ana for a referral.
     ana_row.get_by_role("link", name="Ana Costa").click()

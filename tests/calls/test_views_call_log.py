@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -31,6 +32,23 @@ def test_the_form_offers_numbered_outcomes(rep_client, lead):
     # Without JavaScript it is a page of its own.
     page = rep_client.get(f"/calls/log/{lead.pk}/").content.decode()
     assert "<html" in page and f'action="/calls/log/{lead.pk}/"' in page
+
+
+CSRF_VALUE = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]+"')
+
+
+def test_today_carries_the_call_form_a_row_would_fetch(rep_client, lead):
+    # workspace.js opens a row's form from Today's copy (the lead's id filled in) instead of GETting it: the two are
+    # the same form, but for the CSRF token's mask (the same secret, either is accepted).
+    page = rep_client.get("/leads/today/").content.decode()
+    template = re.search(r'<template id="call-form-template" data-placeholder="__LEAD__">(.*?)</template>', page, re.S)
+    assert template is not None and f'data-log-call data-lead="{lead.pk}"' in page
+    carried = template.group(1).replace("__LEAD__", str(lead.pk))
+    fetched = rep_client.get(f"/calls/log/{lead.pk}/?back=today", **HTMX).content.decode()
+    assert CSRF_VALUE.sub(r"\1", carried).strip() == CSRF_VALUE.sub(r"\1", fetched).strip()
+    assert f'action="/calls/log/{lead.pk}/"' in carried and 'name="back" value="today"' in carried
+    # Today's htmx refresh of its queue does not carry it again.
+    assert "call-form-template" not in rep_client.get("/leads/today/", **HTMX).content.decode()
 
 
 def test_no_answer_from_today_updates_the_row_and_counts_in_place(rep_client, lead):
