@@ -89,7 +89,10 @@ def call_logged(request: HttpRequest, call: Call, back: str) -> HttpResponse:
         # Today's lists in full, as Today reads them (asked for only the first rows, PostgreSQL walked the team's every
         # open follow-up: 190k buffers against 6.6k at 100k leads), but not its counts: the lead page shows none.
         next_lead = selectors.today_next_lead(request.user, after=lead)
-        return render_lead_page(request, lead, notice=notice, next_lead=next_lead)
+        # The duplicates card stays as shown (hx-preserve): a call changes no pair, and it cost a query and its card.
+        return render_lead_page(
+            request, lead, notice=notice, next_lead=next_lead, follow_up=row.follow_up, keep_duplicates=True
+        )
     # The row and the counts are all Today shows of it: the counts without the lists (the partial reads queue.*).
     context = {"row": row, "queue": selectors.today_counts(request.user), "logged": notice, "oob": True}
     html = render_to_string("leads/today.html#queue-row", context, request) + render_to_string(

@@ -121,7 +121,8 @@ def lead_create(request: HttpRequest) -> HttpResponse:
 
 
 def lead_page_context(request: HttpRequest, lead: Lead, **overrides: Any) -> dict[str, Any]:
-    """Everything the lead page shows; `overrides` carry bound forms with errors and notices."""
+    """Everything the lead page shows; `overrides` carry bound forms with errors and notices, the open follow-up when
+    the caller knows it, and keep_duplicates (htmx keeps the duplicates card shown: a call does not change it)."""
     # Imported here: leads never imports calls or referrals at module level (apps depend one way).
     from calls.forms import CallForm
     from referrals.forms import ReferralAskForm
@@ -133,7 +134,10 @@ def lead_page_context(request: HttpRequest, lead: Lead, **overrides: Any) -> dic
         "timeline": selectors.lead_timeline(lead),
         "connection": selectors.lead_connection_line(lead),
         "opener": selectors.lead_opener(lead, caller_name=caller_name(request.user)),
-        "follow_up": lead.follow_ups.filter(status=FollowUp.Status.OPEN).first(),
+        # The open follow-up: a caller that knows it passes it (call_log returns it), or it is read.
+        "follow_up": overrides["follow_up"]
+        if "follow_up" in overrides
+        else lead.follow_ups.filter(status=FollowUp.Status.OPEN).first(),
         "referrer": referrer,
         "can_assign": sees_all_leads(request.user),
         "call_form": CallForm(),

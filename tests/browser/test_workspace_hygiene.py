@@ -33,3 +33,25 @@ def test_manager_merges_a_duplicate_pair(page, login):
     survivor = Lead.objects.get(pk=first.pk)
     assert (survivor.first_name, survivor.title, survivor.calls.count()) == ("Ann", "CFO", 1)
     expect(page.get_by_text("Merged Anne Smith (lead").first).to_be_visible()
+
+
+def test_a_call_from_the_lead_page_keeps_the_duplicates_card_shown(page, login):
+    # The call-log POST sends the card's slot empty (hx-preserve): htmx keeps the card the page showed, untouched.
+    rep = UserFactory(username="rita", first_name="Rita", role="rep")
+    ann = LeadFactory(owner=rep, first_name="Ann", last_name="Smith", company="Acme", email="ann@acme.com")
+    LeadFactory(owner=rep, first_name="Anne", last_name="Smith", company="Acme", email="ann@acme.com")
+    duplicates_find()
+    login("rita")
+    page.goto(f"/leads/{ann.pk}/")
+    card = page.locator("#lead-duplicates .duplicate-marks")
+    expect(card).to_contain_text("Anne Smith")
+    page.evaluate("document.querySelector('#lead-duplicates .duplicate-marks').dataset.shownBefore = 'yes'")
+    page.locator(f"#outcome-{ann.pk}-6").check()
+    page.get_by_role("button", name="Save call").click()
+    page.get_by_text("No answer logged for Ann Smith").wait_for()
+    expect(card).to_contain_text("Anne Smith")
+    assert card.get_attribute("data-shown-before") == "yes"  # the same element: not re-rendered, not lost
+    assert page.locator("#lead-duplicates").count() == 1
+    # A reload renders it from the server as before.
+    page.reload()
+    expect(page.locator("#lead-duplicates .duplicate-marks")).to_contain_text("Anne Smith")
