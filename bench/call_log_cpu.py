@@ -4,6 +4,7 @@
     .venv/bin/python bench/call_log_cpu.py --back lead --posts 60 --profile 25
     .venv/bin/python bench/call_log_cpu.py --back today --queries      # one POST's SQL with each statement's time
     .venv/bin/python bench/call_log_cpu.py --healthz --posts 300       # the floor: the trivial request in-process
+    .venv/bin/python bench/call_log_cpu.py --page lead --posts 60      # a GET of the load test's mix instead
 
 Django's test client with CSRF enforced (the page's token, as the browser sends it), DJANGO_DEBUG=false and the
 stack's settings (bench/load.py's environment: sessions, cache on Redis db 12) against DATABASE_URL (default
@@ -59,6 +60,11 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, help="print cProfile's top N functions")
     parser.add_argument("--queries", action="store_true", help="print one POST's SQL with each statement's time")
     parser.add_argument("--healthz", action="store_true", help="GET /healthz instead: the floor of a request")
+    parser.add_argument(
+        "--page",
+        choices=["today", "lead", "form"],
+        help="GET this page of the mix instead (Today in full, a lead page, a row's call form with htmx)",
+    )
     args = parser.parse_args()
 
     import django
@@ -94,6 +100,14 @@ def main() -> None:
         if not queue:
             today()
         lead_id = queue.pop()
+        if args.page:
+            path, headers = {
+                "today": ("/leads/today/", {}),
+                "lead": (f"/leads/{lead_id}/", {}),
+                "form": (f"/calls/log/{lead_id}/?back=today", {"HTTP_HX_REQUEST": "true"}),
+            }[args.page]
+            assert client.get(path, **headers).status_code == 200
+            return
         outcome = rng.choice(OUTCOMES)
         data = {"outcome": outcome, "notes": "load test", "csrfmiddlewaretoken": token, "back": args.back}
         if outcome == "call_back":
@@ -139,7 +153,7 @@ def main() -> None:
     py = (time.process_time() - py0) * 1000 / args.posts
     pg = (sum(backend.cpu_times()[:2]) - pg0) * 1000 / args.posts
     wall = (time.perf_counter() - wall0) * 1000 / args.posts
-    what = "GET /healthz" if args.healthz else f"POST from {args.back}"
+    what = "GET /healthz" if args.healthz else f"GET {args.page}" if args.page else f"POST from {args.back}"
     print(
         f"{what}, loadrep{number:02d}, {args.posts} requests: Python {py:.1f} + PostgreSQL {pg:.1f} = "
         f"{py + pg:.1f} ms CPU per request, wall {wall:.1f} ms; load average {os.getloadavg()[0]:.2f}"
