@@ -40,8 +40,9 @@ class JudgedBatches:
     """Batches of (row number, cells, outcome) from the child process, received up to AHEAD chunks ahead;
     the cells of error rows only (the error file is all that reads them).
 
-    A thread unpickles the child's chunks as they come, so the child never waits for the writer (it would
-    block on a full pipe); `position` is how far into the file (bytes) the last batch handed out reaches.
+    A thread unpickles the child's chunks and rebuilds their outcomes as they come, so the child never waits
+    for the writer (it would block on a full pipe) and the writer's thread, the job's critical path, only
+    gathers them; `position` is how far into the file (bytes) the last batch handed out reaches.
     """
 
     AHEAD = 15  # chunks: three batches of 10,000 rows
@@ -94,6 +95,8 @@ class JudgedBatches:
                 message = pickle.load(self._stdout)  # nosec B301 # our own child, see the module docstring
             except (EOFError, pickle.UnpicklingError, OSError, ValueError):
                 message = ("stopped", None, 0)
+            if message[0] == "chunk":  # the outcomes built here, while the job's thread waits on the database
+                message = ("chunk", _outcomes(*message[1]), message[2])
             while not self._stop.is_set():
                 try:
                     self._messages.put(message, timeout=0.1)
@@ -112,16 +115,11 @@ class JudgedBatches:
         if self._done:
             raise StopIteration
         batch, self._carry = self._carry, []  # a chunk's rows past the previous batch's size
-        outcome = importing.RowOutcome
         while len(batch) < self._batch_size:
             kind, value, position = self._messages.get()
             if kind != "chunk":
                 break
-            fields, rows = value
-            batch += [
-                (n, cells, outcome(dict(zip(fields, values, strict=True)), warnings, error))
-                for n, cells, values, warnings, error in rows
-            ]
+            batch += value
             self.position = position
         else:
             batch, self._carry = batch[: self._batch_size], batch[self._batch_size :]
@@ -173,6 +171,15 @@ def _compact(batch: _JudgedBatch) -> tuple[tuple[str, ...], list[tuple[Any, ...]
         for number, cells, outcome in batch
     ]
     return fields, rows
+
+
+def _outcomes(fields: tuple[str, ...], rows: list[tuple[Any, ...]]) -> _JudgedBatch:
+    """`_compact`'s chunk as the job's (row number, cells, outcome) again."""
+    outcome = importing.RowOutcome
+    return [
+        (n, cells, outcome(dict(zip(fields, values, strict=True)), warnings, error))
+        for n, cells, values, warnings, error in rows
+    ]
 
 
 def _send(out: BinaryIO, kind: str, value: Any, position: int) -> None:
