@@ -21,8 +21,8 @@ import shutil
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing, contextmanager
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import closing, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -455,7 +455,10 @@ def _job_import(job: ImportJob, token: str, *, batch_size: int) -> None:
             batches, position = _reader(engine, stream, table, path=path, skip=skip, batch_size=batch_size)
             # closing(): on any failure the reader (thread or process) stops before the file it reads is closed.
             with closing(batches):
-                batch_run = _batches_pipelined if connection.vendor == "postgresql" else _batches_in_turn
+                # Two connections need the job's rows committed: inside a caller's transaction (the test suite's)
+                # the batches run in turn on this one.
+                overlapped = connection.vendor == "postgresql" and not connection.in_atomic_block
+                batch_run = _batches_overlapped if overlapped else _batches_in_turn
                 job = batch_run(job, token, engine, batches, error_file, lambda: position() * 100 // size)
         with transaction.atomic():
             # Each merged lead was rescored by its batch's UPDATE, except referral leads (their score reads the
@@ -514,56 +517,113 @@ def _batches_in_turn(
     job: ImportJob, token: str, engine: _Engine, batches: Iterator[_JudgedBatch], error_file: IO[str], percent: Any
 ) -> ImportJob:
     """Each batch looked up, matched, written and committed, one after the other (SQLite: one writer anyway)."""
-    for outcomes in batches:
-        with transaction.atomic():
-            locked = _locked_job(job, token)
-            engine.job = locked
-            result = engine.apply(outcomes)
-            _count_batch(locked, outcomes, result, error_file, percent())
-            job = locked
+    with _import_lock(job, token) if connection.vendor == "postgresql" else nullcontext():
+        for outcomes in batches:
+            with transaction.atomic():
+                locked = _locked_job(job, token)
+                engine.job = locked
+                result = engine.apply(outcomes)
+                _count_batch(locked, outcomes, result, error_file, percent())
+                job = locked
     return job
 
 
-def _batches_pipelined(
+def _batches_overlapped(
     job: ImportJob, token: str, engine: _Engine, batches: Iterator[_JudgedBatch], error_file: IO[str], percent: Any
 ) -> ImportJob:
-    """PostgreSQL: while a batch commits (its deferred FK checks, ~40% of the database's time), a thread
-    matches the next one, which the batch's own transaction has already looked up (the query only: the thread
-    also turns its rows into lead states, off the writer's path).
+    """PostgreSQL, from a worker or the command: two connections take turns, so that one batch's new leads are
+    copied in while the batch before commits (its deferred FK checks, a fifth of the database's time), and a
+    thread matches each next batch meanwhile. PostgreSQL works on two cores instead of one.
 
-    Each batch still commits alone with the job's counters and error-file length, so a killed worker's re-run
-    resumes after the last committed batch. The lookup of batch N+1 runs in batch N's transaction, after its
-    writes, so it sees them; the import lock, held for the whole job, keeps other imports from writing
-    between that lookup and batch N+1's writes.
+    What keeps it equal to batches in turn: a batch's lookup of the next batch's emails and phones runs in its
+    own transaction after its writes, so it sees them and every earlier commit; the next batch writes its new
+    leads at once (they depend on nothing uncommitted), but its merges, timeline entries, records and the job's
+    counters only after the batch before has committed (a lead that batch created is invisible to the other
+    connection until then), and if that batch failed, it rolls back too. Each batch still commits alone with
+    the job's counters and error-file length, in file order, so a killed worker's re-run resumes after the
+    last committed batch. The import lock, held by this thread's connection for the whole job, keeps other
+    imports from writing between a lookup and the writes it decided.
     """
-    with _import_lock(job, token), ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-match") as matcher:
-        outcomes = next(batches, None)
-        if outcomes is None:
-            return job
+    outcomes = next(batches, None)
+    if outcomes is None:
+        return job
+    engine.job = job
+    with (
+        _import_lock(job, token),
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-match") as matcher,
+        _writing_connections() as writers,
+    ):
+        plan = matcher.submit(engine.plan_found, outcomes, engine.found(outcomes))
+        committed: Future[ImportJob] | None = None
+        turn = 0
+        while True:
+            try:
+                following, unread = next(batches, None), None
+            except Exception as exc:  # the next rows cannot be read: this batch still commits, as in turn
+                following, unread = None, exc
+            found: Future[list[tuple[Any, ...]]] | None = Future() if following is not None else None
+            committed = writers[turn % 2].submit(
+                _write_turn, job, token, engine, plan, outcomes, following, found, committed, error_file, percent
+            )
+            turn += 1
+            if found is None:
+                job = committed.result()
+                if unread is not None:
+                    raise unread
+                return job
+            wait([found, committed], return_when=FIRST_COMPLETED)  # a failed batch never finds the next one
+            if not found.done():
+                committed.result()  # raises the batch's failure
+            plan = matcher.submit(engine.plan_found, following, found.result())
+            outcomes = following
+
+
+def _write_turn(
+    job: ImportJob,
+    token: str,
+    engine: _Engine,
+    plan: Future[_BatchPlan],
+    outcomes: _JudgedBatch,
+    following: _JudgedBatch | None,
+    found: Future[list[tuple[Any, ...]]] | None,
+    previous: Future[ImportJob] | None,
+    error_file: IO[str],
+    percent: Any,
+) -> ImportJob:
+    """One batch in its own transaction on this thread's connection (see `_batches_overlapped`)."""
+    try:
         with transaction.atomic():
             _batch_settings()
-            engine.job = job
-            plan = engine.plan(outcomes, engine.lookup(outcomes))
-        while True:
-            following, unread = None, None
-            with transaction.atomic():
-                locked = _locked_job(job, token)
-                _batch_settings()
-                engine.job = locked
-                engine.write(plan)
-                _count_batch(locked, outcomes, plan.result, error_file, percent())
-                job = locked
-                try:
-                    outcomes = next(batches, None)
-                except Exception as exc:  # the next rows cannot be read: this batch still commits, as in turn
-                    outcomes, unread = None, exc
-                if outcomes is not None:
-                    following = matcher.submit(engine.plan_found, outcomes, engine.found(outcomes))
-            if unread is not None:
-                raise unread
-            if following is None:
-                return job
-            plan = following.result()
+            ready = plan.result()
+            engine.write_created(ready)
+            if previous is not None:
+                previous.result()  # the batch before has committed; its failure rolls this one back
+            locked = _locked_job(job, token)
+            engine.write_merged(ready)
+            _count_batch(locked, outcomes, ready.result, error_file, percent())
+            if found is not None:
+                found.set_result(engine.found(following))
+    except BaseException as exc:
+        if found is not None and not found.done():
+            found.set_exception(exc)
+        raise
+    return locked
+
+
+@contextmanager
+def _writing_connections() -> Iterator[list[ThreadPoolExecutor]]:
+    """Two single threads, each writing on its own connection (Django's are per thread), closed at the end."""
+    writers = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"import-write-{n}") for n in (0, 1)]
+    try:
+        yield writers
+    finally:
+        for writer in writers:
+            writer.submit(_close_connection).result()
+            writer.shutdown()
+
+
+def _close_connection() -> None:
+    connection.close()
 
 
 @contextmanager
@@ -1207,19 +1267,33 @@ class _Engine:
     def write(self, plan: _BatchPlan) -> None:
         """One batch's writes: new leads, merged leads (blanks, warmth), the merges' timeline entries and the
         import records (a new lead's record is its "Imported from" line: no timeline entry of its own)."""
-        job = self.job
-        assert job is not None
+        self.write_created(plan)
+        self.write_merged(plan)
+
+    def _writer_for(self) -> _OrmWriter | _PostgresWriter:
         if self._writer is None:
             self._writer = _PostgresWriter() if connection.vendor == "postgresql" else _OrmWriter()
-        writer, now, created = self._writer, plan.now, plan.created
+        return self._writer
+
+    def write_created(self, plan: _BatchPlan) -> None:
+        """The batch's new leads and their records: nothing an earlier batch writes is needed for them."""
+        job = self.job
+        assert job is not None
+        writer, created, created_action = self._writer_for(), plan.created, ImportRecord.Action.CREATED
         new_ids = writer.insert_leads(created, plan.common)
-        writer.update_leads(plan.updates, now=now)
-        records, created_action = plan.records, ImportRecord.Action.CREATED
         for lead_id, state in zip(new_ids, created, strict=True):
-            records.append((lead_id, created_action, state.row_number))
             state.pk, state.new, state.recorded = lead_id, False, created_action
-        writer.insert_entries(plan.entries, actor_id=job.created_by_id, at=now)
-        writer.insert_records(job.pk, records)
+        writer.insert_records(job.pk, [(state.pk, created_action, state.row_number) for state in created])
+
+    def write_merged(self, plan: _BatchPlan) -> None:
+        """The batch's merged leads, their timeline entries and records: these may be leads the previous batch
+        created, so (with two connections) they wait for its commit."""
+        job = self.job
+        assert job is not None
+        writer = self._writer_for()
+        writer.update_leads(plan.updates, now=plan.now)
+        writer.insert_entries(plan.entries, actor_id=job.created_by_id, at=plan.now)
+        writer.insert_records(job.pk, plan.records)
 
 
 @dataclass(slots=True)

@@ -422,22 +422,27 @@ def test_the_error_file_re_imports_once_fixed(rep, tmp_path):
 # --- Re-running a killed job ------------------------------------------------------------------------
 
 
+def dies_on_third_batch(monkeypatch, name: str):
+    """`_Engine.<name>` raises "worker killed" on its third call; returns the real method."""
+    real, calls = getattr(import_services._Engine, name), {"n": 0}
+
+    def dies(self, plan):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("worker killed")
+        return real(self, plan)
+
+    monkeypatch.setattr(import_services._Engine, name, dies)
+    return real
+
+
 @pytest.mark.parametrize("reader", ["thread", "child process"])
 def test_a_killed_job_re_runs_from_its_last_batch_without_duplicates(rep, tmp_path, monkeypatch, settings, reader):
     if reader == "child process":  # leads.import_reader: the re-run's child skips the committed rows
         settings.IMPORT_READER_PROCESS_MIN_BYTES = 0
     rows = [["Name", "Email"]] + [[f"P {n}", f"p{n}@example.com" if n % 3 else "bad"] for n in range(10)]
     path = write_csv(tmp_path, rows)
-    calls = {"n": 0}
-    real_write = import_services._Engine.write
-
-    def dies_on_third_batch(self, plan):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise RuntimeError("worker killed")
-        return real_write(self, plan)
-
-    monkeypatch.setattr(import_services._Engine, "write", dies_on_third_batch)
+    real_write = dies_on_third_batch(monkeypatch, "write")
     with pytest.raises(RuntimeError):
         run(path, owner_ids=[rep.pk], batch_size=3)
     job = ImportJob.objects.get()
@@ -473,10 +478,66 @@ def test_rows_that_fail_to_read_keep_the_batches_before_them(rep, tmp_path, monk
     assert Lead.objects.count() == 6
 
 
-postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's pipelined batches")
+postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's overlapped batches")
+# A worker runs the import outside any transaction, on two connections of its own; the test suite's transaction
+# (which those connections could not see) would make it run the batches in turn on one, so these tests commit.
+overlapped = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def batch_events(monkeypatch):
+    """What each batch of 3 rows did, in order: ("merged" | "committed", batch, backend, thread), where
+    "merged" is its counters (written after its merges) and "committed" its commit."""
+    import threading
+
+    events = []
+    real_count = import_services._count_batch
+
+    def count(job, outcomes, result, error_file, percent):
+        number = (outcomes[0][0] - 2) // 3  # data rows start at row 2: rows 2-4 are batch 0, 5-7 batch 1, ...
+        events.append(("merged", number, None, None))
+        backend, thread = connection.connection.info.backend_pid, threading.current_thread().name
+        transaction.on_commit(lambda: events.append(("committed", number, backend, thread)))
+        return real_count(job, outcomes, result, error_file, percent)
+
+    monkeypatch.setattr(import_services, "_count_batch", count)
+    return events
 
 
 @postgres_only
+@overlapped
+def test_batches_take_turns_on_two_connections_each_waiting_for_the_commit_before(rep, tmp_path, batch_events):
+    rows = [["Name", "Email"]] + [[f"P {n}", f"p{n}@example.com"] for n in range(18)]  # 6 batches, all new
+    job, report = run(write_csv(tmp_path, rows), owner_ids=[rep.pk], batch_size=3)
+    assert (report.rows, report.created, job.status) == (18, 18, ImportJob.Status.DONE)
+    committed = [event for event in batch_events if event[0] == "committed"]
+    assert [event[1] for event in committed] == [0, 1, 2, 3, 4, 5]  # in file order
+    writers = [(backend, thread) for _, _, backend, thread in committed]
+    assert len(set(writers)) == 2 and writers[0] != writers[1]  # two connections, taking turns
+    assert writers[0::2] == [writers[0]] * 3 and writers[1::2] == [writers[1]] * 3
+    assert all(thread.startswith("import-write") for _, thread in writers)
+    position = {event[:2]: index for index, event in enumerate(batch_events)}
+    for number in range(1, 6):  # counters (and merges) only once the batch before has committed
+        assert position[("committed", number - 1)] < position[("merged", number)]
+
+
+@postgres_only
+@overlapped
+def test_merges_into_leads_the_batch_before_created_see_them_across_connections(rep, other_rep, tmp_path):
+    rows = [["Name", "Email", "Phone", "Company"]]
+    for n in range(12):  # the same 4 people three times, bringing a phone, then a company: in the next batch
+        phone, company = f"+1212867530{n % 4}" if n >= 4 else "", "Acme" if n >= 8 else ""
+        rows.append([f"P {n % 4}", f"p{n % 4}@example.com", phone, company])
+    job, report = run(write_csv(tmp_path, rows), owner_ids=[rep.pk, other_rep.pk], batch_size=3)
+    assert (report.rows, report.created, report.merged) == (12, 4, 8)
+    assert Lead.objects.count() == 4
+    assert set(Lead.objects.values_list("company", flat=True)) == {"Acme"}
+    assert Lead.objects.filter(phone_e164__startswith="+121286753").count() == 4
+    assert ImportRecord.objects.filter(job=job, action=ImportRecord.Action.CREATED).count() == 4
+
+
+@postgres_only
+@overlapped
 def test_each_next_batch_is_matched_in_a_thread_while_the_previous_one_commits(rep, tmp_path, monkeypatch):
     import threading
 
@@ -493,8 +554,28 @@ def test_each_next_batch_is_matched_in_a_thread_while_the_previous_one_commits(r
     assert (report.rows, report.created, report.merged) == (20, 7, 13)
     assert Lead.objects.count() == 7
     assert len(planned_in) == 7
-    assert planned_in[0] == threading.current_thread().name  # the first batch before any commit
-    assert all(name.startswith("import-match") for name in planned_in[1:])
+    assert all(name.startswith("import-match") for name in planned_in)
+
+
+@postgres_only
+@overlapped
+def test_a_failed_batch_rolls_back_the_next_one_already_writing_and_the_re_run_completes(rep, tmp_path, monkeypatch):
+    rows = [["Name", "Email"]] + [[f"P {n}", f"p{n}@example.com"] for n in range(12)]
+    real_merged = dies_on_third_batch(monkeypatch, "write_merged")
+    with pytest.raises(RuntimeError):
+        run(write_csv(tmp_path, rows), owner_ids=[rep.pk], batch_size=3)
+    job = ImportJob.objects.get()
+    assert (job.status, job.rows_processed, job.created_count) == (ImportJob.Status.FAILED, 6, 6)
+    assert Lead.objects.count() == 6  # the fourth batch, whose new leads were being written, rolled back too
+    assert sorted(Lead.objects.values_list("email", flat=True)) == sorted(f"p{n}@example.com" for n in range(6))
+    monkeypatch.setattr(import_services._Engine, "write_merged", real_merged)
+
+    import_services.import_job_rerun(job=job, actor=None)
+    assert import_services.import_job_run(job_id=job.pk, batch_size=3) == "done"
+    job.refresh_from_db()
+    assert (job.status, job.rows_processed, job.created_count) == (ImportJob.Status.DONE, 12, 12)
+    assert Lead.objects.count() == 12
+    assert ImportRecord.objects.filter(job=job).count() == 12
 
 
 @pytest.fixture
