@@ -553,7 +553,7 @@ def _batches_overlapped(
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-match") as matcher,
         _writing_connections() as writers,
     ):
-        plan = matcher.submit(engine.plan_found, outcomes, engine.found(outcomes))
+        plan = _planned(matcher, engine, outcomes, engine.found(outcomes))
         committed: Future[ImportJob] | None = None
         turn = 0
         while True:
@@ -574,15 +574,24 @@ def _batches_overlapped(
             wait([found, committed], return_when=FIRST_COMPLETED)  # a failed batch never finds the next one
             if not found.done():
                 committed.result()  # raises the batch's failure
-            plan = matcher.submit(engine.plan_found, following, found.result())
+            plan = _planned(matcher, engine, following, found.result())
             outcomes = following
+
+
+def _planned(
+    matcher: ThreadPoolExecutor, engine: _Engine, outcomes: _JudgedBatch, found: list[tuple[Any, ...]]
+) -> tuple[Future[_BatchPlan], Future[_BatchPlan]]:
+    """A batch planned in the matching thread in two steps: its new leads first (all its first writes need),
+    then its merges, decided while the new leads are written."""
+    created = matcher.submit(engine.plan_found, outcomes, found)
+    return created, matcher.submit(lambda: engine.plan_merges(created.result()))
 
 
 def _write_turn(
     job: ImportJob,
     token: str,
     engine: _Engine,
-    plan: Future[_BatchPlan],
+    plan: tuple[Future[_BatchPlan], Future[_BatchPlan]],
     outcomes: _JudgedBatch,
     following: _JudgedBatch | None,
     found: Future[list[tuple[Any, ...]]] | None,
@@ -594,12 +603,12 @@ def _write_turn(
     try:
         with transaction.atomic():
             _batch_settings()
-            ready = plan.result()
+            ready = plan[0].result()
             engine.write_created(ready)
             if previous is not None:
                 previous.result()  # the batch before has committed; its failure rolls this one back
             locked = _locked_job(job, token)
-            engine.write_merged(ready)
+            engine.write_merged(plan[1].result())
             _count_batch(locked, outcomes, ready.result, error_file, percent())
             if found is not None:
                 found.set_result(engine.found(following))
@@ -1090,7 +1099,8 @@ class _Engine:
         return self._found(*_batch_keys(outcomes))
 
     def plan_found(self, outcomes: _JudgedBatch, found: list[tuple[Any, ...]]) -> _BatchPlan:
-        return self.plan(outcomes, _index_of(found))
+        """`plan_created` from `found`'s rows (the matching thread's first step)."""
+        return self.plan_created(outcomes, _index_of(found))
 
     def apply(self, outcomes: _JudgedBatch) -> _BatchResult:
         """Match one batch and write it (the import) or remember it (the dry run)."""
@@ -1205,8 +1215,11 @@ class _Engine:
 
     def plan(self, outcomes: _JudgedBatch, index: _Index) -> _BatchPlan:
         """An import batch matched, and everything it writes decided (in Python, no database access)."""
-        job = self.job
-        assert job is not None
+        return self.plan_merges(self.plan_created(outcomes, index))
+
+    def plan_created(self, outcomes: _JudgedBatch, index: _Index) -> _BatchPlan:
+        """The batch matched and its new leads decided: all that `write_created` needs. `plan_merges` decides
+        the rest (the merged leads' warmth, timeline entries and records) while those are written."""
         result, created, merged = self._match(outcomes, index)
         now = timezone.now()
         weights = warmth_weights()
@@ -1227,16 +1240,21 @@ class _Engine:
             "warmth_band": warmth.band,
             "warmth_computed_at": now,
         }
+        return _BatchPlan(result, created, merged, [], [], [], now, common)
+
+    def plan_merges(self, plan: _BatchPlan) -> _BatchPlan:
+        """`plan_created`'s plan completed with what its merged leads write."""
+        job = self.job
+        assert job is not None
+        now, weights, job_id = plan.now, warmth_weights(), job.pk
         met_at = self._met_at(now)
-        updates: list[_LeadState] = []
-        entries: list[tuple[int, str, str, str]] = []  # (lead id, kind, summary, data as JSON)
-        records: list[tuple[int, str, int]] = []  # (lead id, action, row number)
+        updates, entries, records = plan.updates, plan.entries, plan.records
         event_label = self.options.event_name or ""
         if event_label:
             kind, summary = TimelineEntry.Kind.MET_AGAIN, f"Met again at {event_label}"[:300]
         else:
             kind, summary = TimelineEntry.Kind.MERGED, f"Matched again in the list {self.file_name}"[:300]
-        for state in merged:
+        for state in plan.merged:
             if state.recorded == ImportRecord.Action.CREATED:
                 # A later row of the same file as the one that created the lead: same meeting, no "met again".
                 if state.changed:
@@ -1257,12 +1275,12 @@ class _Engine:
             if first_time:
                 records.append((state.pk, ImportRecord.Action.MERGED, state.row_number))
                 data = {
-                    "import_job": job.pk,
+                    "import_job": job_id,
                     "row": state.row_number,
                     "filled": sorted(state.changed - {"last_conversation_at"}),
                 }
                 entries.append((state.pk, kind, summary, json.dumps(data)))
-        return _BatchPlan(result, created, updates, entries, records, now, common)
+        return plan
 
     def write(self, plan: _BatchPlan) -> None:
         """One batch's writes: new leads, merged leads (blanks, warmth), the merges' timeline entries and the
@@ -1302,6 +1320,7 @@ class _BatchPlan:
 
     result: _BatchResult
     created: list[_LeadState]
+    merged: list[_LeadState]  # leads of the database (or of earlier batches) the batch's rows reach
     updates: list[_LeadState]  # merged leads whose fields or warmth change
     entries: list[tuple[int, str, str, str]]  # the merged leads' timeline entries
     records: list[tuple[int, str, int]]  # the merged leads' import records (the new leads' come at write)

@@ -543,18 +543,19 @@ def test_each_next_batch_is_matched_in_a_thread_while_the_previous_one_commits(r
 
     rows = [["Name", "Email"]] + [[f"P {n}", f"p{n % 7}@example.com"] for n in range(20)]  # repeats across batches
     planned_in = []
-    real_plan = import_services._Engine.plan
+    for name in ("plan_created", "plan_merges"):  # a batch's new leads, then (while they are written) its merges
+        real = getattr(import_services._Engine, name)
 
-    def plan(self, outcomes, index):
-        planned_in.append(threading.current_thread().name)
-        return real_plan(self, outcomes, index)
+        def step(self, *args, real=real, name=name):
+            planned_in.append((name, threading.current_thread().name))
+            return real(self, *args)
 
-    monkeypatch.setattr(import_services._Engine, "plan", plan)
+        monkeypatch.setattr(import_services._Engine, name, step)
     job, report = run(write_csv(tmp_path, rows), owner_ids=[rep.pk], batch_size=3)
     assert (report.rows, report.created, report.merged) == (20, 7, 13)
     assert Lead.objects.count() == 7
-    assert len(planned_in) == 7
-    assert all(name.startswith("import-match") for name in planned_in)
+    assert [name for name, _ in planned_in] == ["plan_created", "plan_merges"] * 7
+    assert all(thread.startswith("import-match") for _, thread in planned_in)
 
 
 @postgres_only
