@@ -419,6 +419,12 @@ def test_the_error_file_re_imports_once_fixed(rep, tmp_path):
     assert Lead.objects.get(email="fixed@example.com").company == "@SUM(1+1)"
 
 
+postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's overlapped batches")
+# A worker runs the import outside any transaction, on two connections of its own; the test suite's transaction
+# (which those connections could not see) would make it run the batches in turn on one, so these tests commit.
+overlapped = pytest.mark.django_db(transaction=True)
+
+
 # --- Re-running a killed job ------------------------------------------------------------------------
 
 
@@ -461,7 +467,11 @@ def test_a_killed_job_re_runs_from_its_last_batch_without_duplicates(rep, tmp_pa
     assert [e["row"] for e in error_rows] == [2, 5, 8, 11]  # each once, in order
 
 
-def test_rows_that_fail_to_read_keep_the_batches_before_them(rep, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "batches",
+    ["in turn", pytest.param("on two connections", marks=[postgres_only, overlapped])],
+)
+def test_rows_that_fail_to_read_keep_the_batches_before_them(rep, tmp_path, monkeypatch, batches):
     rows = [["Name", "Email"]] + [[f"P {n}", f"p{n}@example.com"] for n in range(10)]
     real_judge = importing.RowJudge.__call__
 
@@ -476,12 +486,6 @@ def test_rows_that_fail_to_read_keep_the_batches_before_them(rep, tmp_path, monk
     job = ImportJob.objects.get()
     assert (job.status, job.rows_processed, job.created_count) == (ImportJob.Status.FAILED, 6, 6)
     assert Lead.objects.count() == 6
-
-
-postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's overlapped batches")
-# A worker runs the import outside any transaction, on two connections of its own; the test suite's transaction
-# (which those connections could not see) would make it run the batches in turn on one, so these tests commit.
-overlapped = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
