@@ -1066,7 +1066,10 @@ class _Engine:
         # table (memory stays flat however long the file); `recalled` is the part this batch's keys reach.
         self.memory = _DryRunMemory() if job is None else None
         self.recalled = _Index()
-        self.created_before = 0
+        # Leads this run has created (or, dry, would have) before the batch being matched: round-robin goes on
+        # from there. Counted as batches are matched, since with two connections a batch is matched before the
+        # one before it commits its counters; a re-run starts from the committed count.
+        self.created_before = job.created_count if job is not None else 0
         self._writer: _OrmWriter | _PostgresWriter | None = None
 
     def close(self) -> None:
@@ -1113,7 +1116,6 @@ class _Engine:
         # The dry run's earlier batches, which win over the database.
         self.recalled, recalled = self.memory.recall(emails, phones)
         result, created, merged = self._match(outcomes, index)
-        self.created_before += len(created)
         # What a later batch would find in the database had this been the import: the leads it would
         # create, and the leads (found in the database or remembered) it gave an email or phone.
         touched = {state.pk: state for state in (*recalled, *merged) if state.changed & _CONTACT_FIELDS}
@@ -1129,7 +1131,7 @@ class _Engine:
         created: list[_LeadState] = []
         merged: dict[int, _LeadState] = {}
         event_id = self.job.event_id if self.job is not None else None
-        created_before = self.job.created_count if self.job is not None else self.created_before
+        created_before = self.created_before
         by_email, by_phone = index.by_email, index.by_phone
         for number, cells, outcome in outcomes:
             if outcome.error:
@@ -1164,6 +1166,7 @@ class _Engine:
                 result.merged += 1
             index.add(state)
         result.created = len(created)
+        self.created_before += len(created)
         return result, created, list(merged.values())
 
     def _fill(

@@ -542,6 +542,15 @@ def test_merges_into_leads_the_batch_before_created_see_them_across_connections(
 
 @postgres_only
 @overlapped
+def test_round_robin_goes_on_across_batches_matched_before_the_one_before_commits(rep, other_rep, tmp_path):
+    rows = [["Name", "Email"]] + [[f"P {n}", f"p{n}@example.com"] for n in range(9)]  # 3 batches of 3, all new
+    run(write_csv(tmp_path, rows), owner_ids=[rep.pk, other_rep.pk], batch_size=3)
+    owners = list(Lead.objects.order_by("pk").values_list("owner_id", flat=True))
+    assert owners == [rep.pk, other_rep.pk] * 4 + [rep.pk]
+
+
+@postgres_only
+@overlapped
 def test_each_next_batch_is_matched_in_a_thread_while_the_previous_one_commits(rep, tmp_path, monkeypatch):
     import threading
 
