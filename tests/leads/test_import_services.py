@@ -542,6 +542,29 @@ def test_merges_into_leads_the_batch_before_created_see_them_across_connections(
 
 @postgres_only
 @overlapped
+def test_the_next_batch_sees_what_the_merges_of_the_batch_before_filled_in(rep, tmp_path):
+    # Batch 1 reaches Ana, whom batch 0 merged on the other connection, by the phone batch 0 gave her.
+    LeadFactory(first_name="Ana", last_name="Costa", email="ana@example.com", phone="", phone_e164="", company="")
+    rows = [
+        ["Name", "Email", "Phone", "Company"],
+        ["Ana Costa", "ana@example.com", "+12128675301", "Acme"],  # batch 0: fills Ana's phone and company
+        ["P 1", "p1@example.com", "", ""],
+        ["P 2", "p2@example.com", "", ""],
+        ["Ana C.", "", "+12128675301", "Beta"],  # batch 1: Ana again, by the phone batch 0 gave her
+        ["Ana Costa", "ana@example.com", "", "Gamma"],  # and by email: her company stays Acme
+        ["P 3", "p3@example.com", "", ""],
+    ]
+    job, report = run(write_csv(tmp_path, rows), owner_ids=[rep.pk], batch_size=3)
+    assert (report.rows, report.created, report.merged) == (6, 3, 3)
+    ana = Lead.objects.get(email="ana@example.com")
+    assert (ana.phone_e164, ana.company) == ("+12128675301", "Acme")
+    assert Lead.objects.count() == 4
+    assert ImportRecord.objects.filter(job=job, lead=ana).count() == 1  # merged once: one record, one "met again"
+    assert TimelineEntry.objects.filter(lead=ana, kind=TimelineEntry.Kind.MET_AGAIN).count() == 1
+
+
+@postgres_only
+@overlapped
 def test_round_robin_goes_on_across_batches_matched_before_the_one_before_commits(rep, other_rep, tmp_path):
     rows = [["Name", "Email"]] + [[f"P {n}", f"p{n}@example.com"] for n in range(9)]  # 3 batches of 3, all new
     run(write_csv(tmp_path, rows), owner_ids=[rep.pk, other_rep.pk], batch_size=3)
