@@ -596,14 +596,14 @@ def test_each_next_batch_is_matched_in_a_thread_while_the_previous_one_commits(r
 
 @postgres_only
 @overlapped
-def test_a_failed_batch_rolls_back_the_next_one_already_writing_and_the_re_run_completes(rep, tmp_path, monkeypatch):
+def test_a_failed_batch_rolls_back_its_new_leads_already_written_and_the_re_run_completes(rep, tmp_path, monkeypatch):
     rows = [["Name", "Email"]] + [[f"P {n}", f"p{n}@example.com"] for n in range(12)]
     real_merged = dies_on_third_batch(monkeypatch, "write_merged")
     with pytest.raises(RuntimeError):
         run(write_csv(tmp_path, rows), owner_ids=[rep.pk], batch_size=3)
     job = ImportJob.objects.get()
     assert (job.status, job.rows_processed, job.created_count) == (ImportJob.Status.FAILED, 6, 6)
-    assert Lead.objects.count() == 6  # the fourth batch, whose new leads were being written, rolled back too
+    assert Lead.objects.count() == 6  # the third batch's new leads, copied in before its merges failed, are gone
     assert sorted(Lead.objects.values_list("email", flat=True)) == sorted(f"p{n}@example.com" for n in range(6))
     monkeypatch.setattr(import_services._Engine, "write_merged", real_merged)
 
@@ -613,6 +613,51 @@ def test_a_failed_batch_rolls_back_the_next_one_already_writing_and_the_re_run_c
     assert (job.status, job.rows_processed, job.created_count) == (ImportJob.Status.DONE, 12, 12)
     assert Lead.objects.count() == 12
     assert ImportRecord.objects.filter(job=job).count() == 12
+
+
+@postgres_only
+@overlapped
+def test_a_batch_failing_once_the_next_one_has_started_rolls_both_back(rep, tmp_path, monkeypatch):
+    from concurrent.futures import Future
+
+    rows = [["Name", "Email"]] + [[f"P {n}", f"p{n}@example.com"] for n in range(12)]
+    handed, written = {"n": 0}, []
+
+    class FailsAfterHandingOver(Future):
+        """The second batch fails (its commit, say) just after handing the third its lookup."""
+
+        def set_result(self, result):
+            super().set_result(result)
+            handed["n"] += 1
+            if handed["n"] == 2:
+                raise RuntimeError("connection lost")
+
+    real_created = import_services._Engine.write_created
+
+    def created(self, plan):
+        written.append(sorted(state.row_number for state in plan.created))
+        return real_created(self, plan)
+
+    monkeypatch.setattr(import_services, "Future", FailsAfterHandingOver)
+    monkeypatch.setattr(import_services._Engine, "write_created", created)
+    with pytest.raises(RuntimeError, match="connection lost"):
+        run(write_csv(tmp_path, rows), owner_ids=[rep.pk], batch_size=3)
+    assert written[:3] == [[2, 3, 4], [5, 6, 7], [8, 9, 10]]  # the third batch wrote its new leads...
+    job = ImportJob.objects.get()
+    assert (job.status, job.rows_processed, job.created_count) == (ImportJob.Status.FAILED, 3, 3)
+    assert sorted(Lead.objects.values_list("email", flat=True)) == [f"p{n}@example.com" for n in range(3)]  # ...gone
+    monkeypatch.setattr(import_services, "Future", Future)
+    monkeypatch.setattr(import_services._Engine, "write_created", real_created)
+
+    import_services.import_job_rerun(job=job, actor=None)
+    assert import_services.import_job_run(job_id=job.pk, batch_size=3) == "done"
+    job.refresh_from_db()
+    assert (job.status, job.rows_processed, job.created_count, Lead.objects.count()) == (
+        ImportJob.Status.DONE,
+        12,
+        12,
+        12,
+    )
 
 
 @pytest.fixture
