@@ -516,7 +516,8 @@ def _count_batch(
 def _batches_in_turn(
     job: ImportJob, token: str, engine: _Engine, batches: Iterator[_JudgedBatch], error_file: IO[str], percent: Any
 ) -> ImportJob:
-    """Each batch looked up, matched, written and committed, one after the other (SQLite: one writer anyway)."""
+    """Each batch looked up, matched, written and committed, one after the other: SQLite (one writer anyway),
+    and PostgreSQL inside a caller's transaction, under the same import lock as `_batches_overlapped`."""
     with _import_lock(job, token) if connection.vendor == "postgresql" else nullcontext():
         for outcomes in batches:
             with transaction.atomic():
@@ -632,6 +633,8 @@ def _writing_connections() -> Iterator[list[ThreadPoolExecutor]]:
 
 
 def _close_connection() -> None:
+    """Close the calling thread's connection. A function, so that `connection` is resolved in the writer's
+    thread: `writer.submit(connection.close)` would close the job's own connection, bound where it is written."""
     connection.close()
 
 
