@@ -22,7 +22,10 @@ class LeadAdmin(admin.ModelAdmin):
     search_fields = ["first_name", "last_name", "company", "email", "phone", "phone_e164"]
     list_select_related = ["owner"]
     raw_id_fields = ["event"]
-    readonly_fields = ["phone_e164", "warmth", "warmth_band", "warmth_computed_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "phone_e164", "warmth", "warmth_band", "warmth_computed_at", "created_at", "updated_at",
+        "import_job", "import_row",
+    ]  # fmt: skip
 
 
 @admin.register(FollowUp)
@@ -67,7 +70,6 @@ class ImportMappingAdmin(admin.ModelAdmin):
 
 @admin.register(ImportRecord)
 class ImportRecordAdmin(admin.ModelAdmin):
-    list_display = ["job", "lead", "action", "row_number"]
-    list_filter = ["action"]
+    list_display = ["job", "lead", "row_number"]
     list_select_related = ["job", "lead"]
     raw_id_fields = ["job", "lead"]

@@ -463,7 +463,7 @@ def _job_import(job: ImportJob, token: str, *, batch_size: int) -> None:
         with transaction.atomic():
             # Each merged lead was rescored by its batch's UPDATE, except referral leads (their score reads the
             # referrer's conversions, which warmth_recompute refreshes): those in one set-based pass here.
-            merged = ImportRecord.objects.filter(job_id=job.pk, action=ImportRecord.Action.MERGED)
+            merged = ImportRecord.objects.filter(job_id=job.pk)
             referrals = Lead.objects.filter(pk__in=merged.values("lead_id"), connection_type=ConnectionType.REFERRAL)
             if referrals.exists():
                 warmth_recompute(leads=referrals, now=timezone.now())
@@ -853,28 +853,36 @@ LOOKUP_FIELDS = (
 )
 
 
+# What a job has already done to a lead, as `_LeadState.recorded` holds it.
+CREATED, MERGED = "created", "merged"
+
+
 def _leads_by_contact(emails: list[str], phones: list[str], job_id: int | None) -> list[tuple[Any, ...]]:
     """Every lead holding one of these emails or phones, oldest first, as LOOKUP_FIELDS plus what this job
-    already recorded for it ("created", "merged" or None): one query for the whole batch."""
+    already did to it (CREATED, MERGED or None): one query for the whole batch."""
     if connection.vendor != "postgresql":
         leads = Lead.objects.filter(Q(email__in=emails) | Q(phone_e164__in=phones)).order_by("pk")
-        rows = list(leads.values_list(*LOOKUP_FIELDS))
-        recorded = ImportRecord.objects.filter(job_id=job_id, lead_id__in=[row[0] for row in rows])
-        actions = dict(recorded.values_list("lead_id", "action")) if job_id is not None and rows else {}
-        return [(*row, actions.get(row[0])) for row in rows]
+        rows = list(leads.values_list(*LOOKUP_FIELDS, "import_job_id"))
+        if job_id is None or not rows:
+            return [(*row[:-1], None) for row in rows]
+        merged = set(ImportRecord.objects.filter(job_id=job_id, lead_id__in=[row[0] for row in rows]).values_list(
+            "lead_id", flat=True
+        ))  # fmt: skip
+        return [(*row[:-1], CREATED if row[-1] == job_id else (MERGED if row[0] in merged else None)) for row in rows]
     # The keys as two JSON arrays instead of thousands of placeholders (psycopg dumps an array parameter
     # element by element in Python; json.dumps is C): PostgreSQL probes the email and phone indexes with
-    # them. The record is probed per lead found (a join would hash every record the job has written so
-    # far, again in every batch).
+    # them. A lead the job did not create is probed for the job's record (a join would hash every record the
+    # job has written so far, again in every batch).
     columns = ", ".join("l." + Lead._meta.get_field("id" if name == "pk" else name).column for name in LOOKUP_FIELDS)
     records = ImportRecord._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {columns}, (SELECT r.action FROM {records} AS r WHERE r.lead_id = l.id AND r.job_id = %s) "  # nosec B608 # model names only
+            f"SELECT {columns}, CASE WHEN l.import_job_id = %s THEN '{CREATED}' WHEN EXISTS "  # nosec B608 # model names only
+            f"(SELECT FROM {records} AS r WHERE r.lead_id = l.id AND r.job_id = %s) THEN '{MERGED}' END "
             f"FROM {Lead._meta.db_table} AS l "
             "WHERE l.email = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb))) "
             "OR l.phone_e164 = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb))) ORDER BY l.id",
-            [job_id, json.dumps(emails), json.dumps(phones)],
+            [job_id, job_id, json.dumps(emails), json.dumps(phones)],
         )
         return cursor.fetchall()
 
@@ -911,7 +919,7 @@ class _LeadState:
     new: bool
     row_number: int
     changed: set[str] = field(default_factory=set)
-    recorded: str = ""  # what this job already recorded for the lead: "created", "merged" or ""
+    recorded: str = ""  # what this job already did to the lead: CREATED, MERGED or ""
     score_inputs: tuple[Any, ...] | None = None  # SCORE_FIELDS, for a lead of the database
     warmth: tuple[int, str] | None = None  # (score, band) to write with the merge
     current_warmth: tuple[int, str] | None = None  # (score, band) as the database holds them
@@ -1238,7 +1246,9 @@ class _Engine:
             now=now,
             weights=weights,
         )
+        assert self.job is not None
         common = {
+            "import_job_id": self.job.pk,
             "connection_type": self.options.connection_type,
             "created_at": now,
             "updated_at": now,
@@ -1261,7 +1271,7 @@ class _Engine:
         else:
             kind, summary = TimelineEntry.Kind.MERGED, f"Matched again in the list {self.file_name}"[:300]
         for state in plan.merged:
-            if state.recorded == ImportRecord.Action.CREATED:
+            if state.recorded == CREATED:
                 # A later row of the same file as the one that created the lead: same meeting, no "met again".
                 if state.changed:
                     updates.append(state)
@@ -1279,7 +1289,7 @@ class _Engine:
             if state.changed or state.warmth is not None:
                 updates.append(state)
             if first_time:
-                records.append((state.pk, ImportRecord.Action.MERGED, state.row_number))
+                records.append((state.pk, state.row_number))
                 data = {
                     "import_job": job_id,
                     "row": state.row_number,
@@ -1289,8 +1299,8 @@ class _Engine:
         return plan
 
     def write(self, plan: _BatchPlan) -> None:
-        """One batch's writes: new leads, merged leads (blanks, warmth), the merges' timeline entries and the
-        import records (a new lead's record is its "Imported from" line: no timeline entry of its own)."""
+        """One batch's writes: new leads (their job and row are their "Imported from" line: no timeline entry or
+        record of their own), merged leads (blanks, warmth), the merges' timeline entries and import records."""
         self.write_created(plan)
         self.write_merged(plan)
 
@@ -1300,14 +1310,11 @@ class _Engine:
         return self._writer
 
     def write_created(self, plan: _BatchPlan) -> None:
-        """The batch's new leads and their records: nothing an earlier batch writes is needed for them."""
-        job = self.job
-        assert job is not None
-        writer, created, created_action = self._writer_for(), plan.created, ImportRecord.Action.CREATED
-        new_ids = writer.insert_leads(created, plan.common)
+        """The batch's new leads (each with its job and row): nothing an earlier batch writes is needed for them."""
+        created = plan.created
+        new_ids = self._writer_for().insert_leads(created, plan.common)
         for lead_id, state in zip(new_ids, created, strict=True):
-            state.pk, state.new, state.recorded = lead_id, False, created_action
-        writer.insert_records(job.pk, [(state.pk, created_action, state.row_number) for state in created])
+            state.pk, state.new, state.recorded = lead_id, False, CREATED
 
     def write_merged(self, plan: _BatchPlan) -> None:
         """The batch's merged leads, their timeline entries and records: these may be leads the previous batch
@@ -1329,9 +1336,9 @@ class _BatchPlan:
     merged: list[_LeadState]  # leads of the database (or of earlier batches) the batch's rows reach
     updates: list[_LeadState]  # merged leads whose fields or warmth change
     entries: list[tuple[int, str, str, str]]  # the merged leads' timeline entries
-    records: list[tuple[int, str, int]]  # the merged leads' import records (the new leads' come at write)
+    records: list[tuple[int, int]]  # the merged leads' import records: (lead, row)
     now: datetime
-    common: dict[str, Any]  # every new lead's connection, times and warmth
+    common: dict[str, Any]  # every new lead's job, connection, times and warmth
 
 
 UPDATE_FIELDS = (*FILL_FIELDS, "owner_id", "event_id", "last_conversation_at")
@@ -1359,7 +1366,14 @@ class _OrmWriter:
 
     def insert_leads(self, states: list[_LeadState], common: dict[str, Any]) -> list[int]:
         leads = [
-            Lead(stage=Stage.NEW, owner_id=state.owner_id, event_id=state.event_id, **state.values, **common)
+            Lead(
+                stage=Stage.NEW,
+                owner_id=state.owner_id,
+                event_id=state.event_id,
+                import_row=state.row_number,
+                **state.values,
+                **common,
+            )
             for state in states
         ]
         Lead.objects.bulk_create(leads, batch_size=500)
@@ -1391,9 +1405,9 @@ class _OrmWriter:
             batch_size=500,
         )
 
-    def insert_records(self, job_id: int, records: list[tuple[int, str, int]]) -> None:
+    def insert_records(self, job_id: int, records: list[tuple[int, int]]) -> None:
         ImportRecord.objects.bulk_create(
-            [ImportRecord(job_id=job_id, lead_id=lead, action=action, row_number=row) for lead, action, row in records],
+            [ImportRecord(job_id=job_id, lead_id=lead, row_number=row) for lead, row in records],
             batch_size=500,
         )
 
@@ -1401,7 +1415,7 @@ class _OrmWriter:
 class _PostgresWriter:
     """The same writes on PostgreSQL as COPY and one UPDATE ... FROM unnest(): the import's hot path."""
 
-    LEAD_COLUMNS = ("id", *FILL_FIELDS, "owner", "event")
+    LEAD_COLUMNS = ("id", *FILL_FIELDS, "owner", "event", "import_row")
 
     def __init__(self) -> None:
         self.lead_sequence: str | None = None
@@ -1441,7 +1455,7 @@ class _PostgresWriter:
             ids = [row[0] for row in cursor.fetchall()]
         fill = FILL_FIELDS
         rows = (
-            (lead_id, *[state.values[name] for name in fill], state.owner_id, state.event_id)
+            (lead_id, *[state.values[name] for name in fill], state.owner_id, state.event_id, state.row_number)
             for lead_id, state in zip(ids, states, strict=True)
         )
         self._copy(Lead, self.LEAD_COLUMNS, rows, {"stage": Stage.NEW, **common})
@@ -1485,11 +1499,11 @@ class _PostgresWriter:
             fixed = {"actor_id": actor_id, "at": at}
             self._copy(TimelineEntry, ("lead", "kind", "summary", "data"), entries, fixed)
 
-    def insert_records(self, job_id: int, records: list[tuple[int, str, int]]) -> None:
+    def insert_records(self, job_id: int, records: list[tuple[int, int]]) -> None:
         # Never a conflict: a lead gets one record per job, and the batch knows what this job recorded (its
         # lookup reads the records under the import lock), so a plain COPY does.
         if records:
-            self._copy(ImportRecord, ("lead", "action", "row_number"), records, {"job_id": job_id})
+            self._copy(ImportRecord, ("lead", "row_number"), records, {"job_id": job_id})
 
 
 def _copy_text(value: Any) -> Any:
@@ -1569,7 +1583,7 @@ def import_job_undo(*, job: ImportJob, actor: Any) -> dict[str, Any]:
     if job.status not in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
         raise ValidationError("Only a finished or failed import can be undone.")
     touched_after = job.finished_at or job.heartbeat_at or timezone.now()
-    created = Lead.objects.filter(import_records__job=job, import_records__action=ImportRecord.Action.CREATED)
+    created = Lead.objects.filter(import_job=job)
     entries = TimelineEntry.objects.filter(lead_id=OuterRef("pk"))
     checks: dict[str, Any] = {
         "stage": ~Q(stage=Stage.NEW) | Exists(entries.filter(kind=TimelineEntry.Kind.STAGE_CHANGED)),
@@ -1604,7 +1618,7 @@ def import_job_undo(*, job: ImportJob, actor: Any) -> dict[str, Any]:
         "kept": created.count(),  # what is left of the created leads after the delete
         "kept_leads": kept,
         "kept_by_reason": by_reason,
-        "merged_left": job.records.filter(action=ImportRecord.Action.MERGED).count(),
+        "merged_left": job.records.count(),
     }
     job.status, job.undone_at, job.undone_by, job.undo_report = ImportJob.Status.UNDONE, timezone.now(), actor, report
     job.save(update_fields=["status", "undone_at", "undone_by", "undo_report"])

@@ -102,6 +102,15 @@ class Lead(models.Model):
 
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # The import that created the lead, and its first row in that file: the lead's "Imported from" line and what
+    # undo removes. Two columns on the row the import writes anyway, not a row of its own (ImportRecord holds the
+    # imports that merged into a lead). No index: only undo and a job's deletion look leads up by it, and every
+    # imported lead would pay for one.
+    import_job = models.ForeignKey(
+        "ImportJob", null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="created_leads",
+        db_index=False,
+    )  # fmt: skip
+    import_row = models.PositiveIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-warmth", "id"]
@@ -345,26 +354,20 @@ class ImportMapping(models.Model):
 
 
 class ImportRecord(models.Model):
-    """Which import created or merged which lead: what undo removes and what the history links to.
-
-    A lead an import created has no timeline entry of its own: its "Imported from ..." line is this record
-    (leads.selectors.lead_timeline), one row fewer per new lead for the import to write."""
-
-    class Action(models.TextChoices):
-        CREATED = "created", "Created"
-        MERGED = "merged", "Merged"
+    """An import that merged into a lead (a row matched it: "met again"): undo keeps such leads, and a later
+    batch of the same job knows the lead was met already. The import that created a lead is the lead's own
+    `import_job`."""
 
     # Neither has an index of its own: import_record_one_per_lead (job, lead) starts with the job,
     # import_record_lead (lead, job) with the lead.
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="records", db_index=False)
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="import_records", db_index=False)
-    action = models.CharField(max_length=10, choices=Action.choices)
     row_number = models.PositiveIntegerField(help_text="The first row of the file that matched this lead.")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["job", "lead"], name="import_record_one_per_lead")]
-        # A job's records by action (undo, the referral rescore) read the job's part of import_record_one_per_lead.
+        # A job's records (undo, the referral rescore) read the job's part of import_record_one_per_lead.
         indexes = [models.Index(fields=["lead", "job"], name="import_record_lead")]
 
     def __str__(self) -> str:
-        return f"{self.get_action_display()} lead {self.lead_id} in import {self.job_id}"
+        return f"Merged into lead {self.lead_id} by import {self.job_id}"

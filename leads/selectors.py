@@ -24,7 +24,7 @@ from django.db.models import (
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from .models import FollowUp, ImportRecord, Lead, Stage
+from .models import FollowUp, Lead, Stage
 from .roles import role_of, sees_all_leads
 from .warmth import Warmth, WarmthInputs, Weights, compute_warmth
 
@@ -41,7 +41,8 @@ def leads_visible_to(user: Any) -> QuerySet[Lead]:
 
 def lead_get_for(user: Any, lead_id: int) -> Lead:
     """The lead if this user may see it; 404 otherwise (never 403, so ids do not leak)."""
-    return get_object_or_404(leads_visible_to(user).select_related("owner", "event", "referral__source"), pk=lead_id)
+    leads = leads_visible_to(user).select_related("owner", "event", "referral__source", "import_job__created_by")
+    return get_object_or_404(leads, pk=lead_id)
 
 
 def follow_ups_visible_to(user: Any) -> QuerySet[FollowUp]:
@@ -104,9 +105,9 @@ def lead_timeline(lead: Lead) -> list[TimelineItem]:
         items.append(
             TimelineItem(entry.at, entry.kind, entry.summary, _name(entry.actor) if entry.actor_id else "WarmCRM")
         )
-    # The import that created the lead: its record, not an entry (see ImportRecord).
-    for record in lead.import_records.filter(action=ImportRecord.Action.CREATED).select_related("job__created_by"):
-        job = record.job
+    # The import that created the lead: the lead's own column, not an entry (see Lead.import_job).
+    if lead.import_job_id is not None:
+        job = lead.import_job  # the lead page selects it with the lead (lead_for_user)
         actor = _name(job.created_by) if job.created_by_id else "WarmCRM"
         items.append(TimelineItem(job.started_at or job.created_at, "imported", job.source_line, actor))
     source = getattr(lead, "as_referrer", None)

@@ -191,7 +191,8 @@ def job_outcome(job: ImportJob) -> dict:
     return {
         "status": job.status,
         "counts": (job.rows_processed, job.created_count, job.merged_count, job.error_count, job.warning_count),
-        "records": sorted(ImportRecord.objects.filter(job=job).values_list("action").annotate(n=Count("pk"))),
+        "created": Lead.objects.filter(import_job=job).count(),
+        "records": ImportRecord.objects.filter(job=job).count(),
         "timeline": sorted(TimelineEntry.objects.values_list("kind").annotate(n=Count("pk"))),
         "errors": [(row["row"], row["reason"]) for row in import_services.error_file_rows(job=job)],
         "open_follow_ups": sorted(

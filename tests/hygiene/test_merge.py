@@ -46,9 +46,10 @@ def twins(rep, other_rep):
     ReferralFactory(source=gone_as_referrer)
     job = ImportJob.objects.create(file_name="expo.csv", stored_path="imports/expo.csv")
     other_job = ImportJob.objects.create(file_name="fair.csv", stored_path="imports/fair.csv")
-    ImportRecord.objects.create(job=job, lead=keep, action="created", row_number=2)
-    ImportRecord.objects.create(job=job, lead=gone, action="created", row_number=3)
-    ImportRecord.objects.create(job=other_job, lead=gone, action="created", row_number=2)
+    # expo.csv created the kept lead (row 2) and reached the other (row 3), which fair.csv created (row 4).
+    Lead.objects.filter(pk=keep.pk).update(import_job=job, import_row=2)
+    Lead.objects.filter(pk=gone.pk).update(import_job=other_job, import_row=4)
+    ImportRecord.objects.create(job=job, lead=gone, row_number=3)
     TimelineEntry.objects.create(lead=gone, kind=TimelineEntry.Kind.OWNER_CHANGED, summary="Owner: raj")
     pair = DuplicatePair.objects.create(lead_a=keep, lead_b=gone, reasons=["email"])
     return keep, gone, pair
@@ -90,10 +91,11 @@ def test_merge_moves_everything_to_the_survivor_and_removes_the_other(twins, man
     assert survivor.timeline_entries.filter(summary__contains="Also referred by Dropped Referrer").exists()
     # The other lead's identity as a referrer moves to the survivor.
     assert ReferralSource.objects.get(name="Anne as referrer").lead_id == survivor.pk
-    # Import records: one per (import, lead), so the shared import keeps the survivor's row.
-    assert sorted(ImportRecord.objects.filter(lead=survivor).values_list("job__file_name", "row_number")) == [
-        ("expo.csv", 2),
-        ("fair.csv", 2),
+    # The survivor keeps the import that created it (expo.csv, which also reached the other: no record of that);
+    # the one that created the other lead reached the survivor: a record, so undoing fair.csv keeps it.
+    assert (survivor.import_job.file_name, survivor.import_row) == ("expo.csv", 2)
+    assert list(ImportRecord.objects.filter(lead=survivor).values_list("job__file_name", "row_number")) == [
+        ("fair.csv", 4)
     ]
     assert survivor.timeline_entries.filter(summary="Owner: raj").exists()
     merged = survivor.timeline_entries.get(kind=TimelineEntry.Kind.MERGED, actor=manager)

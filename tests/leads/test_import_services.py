@@ -112,13 +112,14 @@ def test_created_leads_get_event_connection_owner_timeline_and_warmth(rep, admin
     event = Event.objects.get(name="Boston Expo", date=date(2026, 3, 1))
     assert (lead.event_id, lead.connection_type, lead.owner_id, lead.stage) == (event.pk, "event_list", rep.pk, "new")
     assert lead.phone_e164 == "+14155550101"
-    # The creating import is the lead's record, shown on its timeline; no timeline entry is written for it.
+    # The creating import is the lead's own column, shown on its timeline; no entry or record is written for it.
     assert not lead.timeline_entries.exists()
     (item,) = [item for item in lead_timeline(lead) if item.kind == "imported"]
     assert item.summary == "Imported from utf8_bom_comma.csv (Boston Expo)"
     assert (item.actor, item.at) == (admin_user.get_full_name(), job.started_at)
     assert lead.warmth > 0 and lead.warmth_computed_at is not None
-    assert ImportRecord.objects.get(lead=lead).job_id == job.pk
+    assert (lead.import_job_id, lead.import_row) == (job.pk, 2)
+    assert not ImportRecord.objects.filter(lead=lead).exists()
 
 
 def test_round_robin_shares_the_leads(rep, other_rep, tmp_path):
@@ -537,7 +538,10 @@ def test_merges_into_leads_the_batch_before_created_see_them_across_connections(
     assert Lead.objects.count() == 4
     assert set(Lead.objects.values_list("company", flat=True)) == {"Acme"}
     assert Lead.objects.filter(phone_e164__startswith="+121286753").count() == 4
-    assert ImportRecord.objects.filter(job=job, action=ImportRecord.Action.CREATED).count() == 4
+    assert Lead.objects.filter(import_job=job).count() == 4
+    # Each was created by the first of its three rows and merged twice by this job: no record, no "met again".
+    assert sorted(Lead.objects.values_list("import_row", flat=True)) == [2, 3, 4, 5]
+    assert not ImportRecord.objects.filter(job=job).exists()
 
 
 @postgres_only
@@ -612,7 +616,7 @@ def test_a_failed_batch_rolls_back_its_new_leads_already_written_and_the_re_run_
     job.refresh_from_db()
     assert (job.status, job.rows_processed, job.created_count) == (ImportJob.Status.DONE, 12, 12)
     assert Lead.objects.count() == 12
-    assert ImportRecord.objects.filter(job=job).count() == 12
+    assert Lead.objects.filter(import_job=job).count() == 12
 
 
 @postgres_only

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from calls.models import Call
-from leads.models import FollowUp, Lead, Stage, TimelineEntry
+from leads.models import FollowUp, ImportJob, Lead, Stage, TimelineEntry
 from referrals.models import Referral
 from tests.factories import CallFactory, EventFactory, FollowUpFactory, LeadFactory, ReferralFactory
 
@@ -107,6 +109,20 @@ def test_lead_page_issues_a_fixed_number_of_queries(rep_client, rep, history, dj
     FollowUpFactory.create_batch(1, lead=lead)
     with django_assert_max_num_queries(16):
         rep_client.get(f"/leads/{lead.pk}/")
+
+
+def test_the_import_that_created_a_lead_is_on_its_page_at_no_extra_query(rep_client, rep, admin_user):
+    plain, imported = LeadFactory(owner=rep), LeadFactory(owner=rep)
+    job = ImportJob.objects.create(file_name="expo.csv", stored_path="x", created_by=admin_user, event_name="Expo")
+    Lead.objects.filter(pk=imported.pk).update(import_job=job, import_row=2)
+    counts, pages = [], []
+    for lead in (plain, imported):
+        with CaptureQueriesContext(connection) as queries:
+            pages.append(rep_client.get(f"/leads/{lead.pk}/").content.decode())
+        counts.append(len(queries))
+    assert "Imported from expo.csv (Expo)" in pages[1] and "Imported from" not in pages[0]
+    assert admin_user.get_full_name() in pages[1]
+    assert counts[0] == counts[1]
 
 
 # --- Inline contact editing -------------------------------------------------------------------------

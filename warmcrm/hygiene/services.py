@@ -281,10 +281,18 @@ def _merge_referrals(survivor: Lead, other: Lead) -> None:
 
 
 def _merge_import_records(survivor: Lead, other: Lead) -> None:
-    # One record per (import, lead): where both leads came from the same import, the survivor's stays.
-    shared_jobs = ImportRecord.objects.filter(lead=survivor).values("job_id")
-    ImportRecord.objects.filter(lead=other, job_id__in=shared_jobs).delete()
+    """The imports that reached the other lead reached the survivor. The survivor keeps the import that created
+    it (its own `import_job`); the one that created the other lead becomes a record of the survivor, so undoing
+    that import never removes the survivor. One record per (import, lead): the survivor's own wins."""
+    survivor_jobs = ImportRecord.objects.filter(lead=survivor).values("job_id")
+    duplicates = ImportRecord.objects.filter(lead=other, job_id__in=survivor_jobs)
+    if survivor.import_job_id is not None:
+        duplicates |= ImportRecord.objects.filter(lead=other, job_id=survivor.import_job_id)
+    duplicates.delete()
     ImportRecord.objects.filter(lead=other).update(lead=survivor)
+    job_id = other.import_job_id
+    if job_id is not None and job_id != survivor.import_job_id:
+        ImportRecord.objects.get_or_create(job_id=job_id, lead=survivor, defaults={"row_number": other.import_row or 0})
 
 
 def _merge_inbound_requests(survivor: Lead, other: Lead) -> None:
