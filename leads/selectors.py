@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -305,36 +306,35 @@ def _due_follow_ups(user: Any, *, end: datetime) -> QuerySet[FollowUp]:
 
 
 def today_counts(user: Any, *, now: datetime | None = None) -> TodayCounts:
-    """Today's counts without its lists, in two queries: the user's open follow-ups due by tonight (a rep's by their
-    owner column, follow_up_owner_due) and the calls today on the user's leads (a rep's by the calls' lead owner).
-    One lead has one open follow-up at most (a constraint), so follow-ups count leads. At 3.3k leads a rep, 1.4k due:
-    3 ms, where joining the team's 43k open follow-ups to the rep's leads took 7.5-9 (docs/benchmarks.md, Load)."""
+    """Today's counts without its lists, in one statement: the user's open follow-ups due by tonight (a rep's by their
+    owner column, follow_up_owner_due), the do-not-call leads' left out, and the calls today on the user's leads (a
+    rep's by the calls' lead owner, call_lead_owner_time). One lead has one open follow-up at most (a constraint), so
+    follow-ups count leads. Written as SQL: the ORM's two queries cost a call-log POST 5 ms of Python, this 0.6
+    (docs/benchmarks.md, Load, 2026-12-02 evening)."""
     now = now or timezone.now()
-    start, end = local_day_bounds(now)
-    # Leaving out the few do-not-call leads (a small partial index), as the due badge does: no join to the leads.
-    due = (
-        open_follow_ups_visible_to(user)
-        .filter(due_at__lt=end)
-        .exclude(lead__in=Lead.objects.filter(do_not_call=True).values("pk"))
-        .aggregate(overdue=Count("pk", filter=Q(due_at__lt=start)), due=Count("pk"))
-    )
-    return TodayCounts(
-        overdue_count=due["overdue"], due_count=due["due"] - due["overdue"], done_today=_calls_today(user, start, end)
-    )
-
-
-def _calls_today(user: Any, start: datetime, end: datetime) -> int:
-    """Calls in [start, end) on the leads the user sees. A rep's by the call's lead owner (kept the lead's by trigger,
-    calls 0004: call_lead_owner_time), not the team's calls of the day joined to the rep's 3.3k leads (0.5-5 ms with
-    4-8k team calls today, growing with them; docs/benchmarks.md, Load)."""
+    if role_of(user) is None:
+        return TodayCounts(overdue_count=0, due_count=0, done_today=0)
     from calls.models import Call  # leads imports calls only inside functions (apps depend one way)
 
-    calls = Call.objects.filter(called_at__gte=start, called_at__lt=end)
-    if sees_all_leads(user):
-        return calls.count()
-    if role_of(user) is None:
-        return 0
-    return calls.filter(lead_owner_id=user.pk).count()
+    start, end = (connection.ops.adapt_datetimefield_value(moment) for moment in local_day_bounds(now))
+    rep = not sees_all_leads(user)
+    follow_ups, calls, leads = (connection.ops.quote_name(model._meta.db_table) for model in (FollowUp, Call, Lead))
+    rep_follow_ups, rep_calls = (
+        (f' AND {follow_ups}."owner_id" = %s', f" AND {calls}.lead_owner_id = %s") if rep else ("", "")
+    )
+    sql = (
+        f"SELECT COUNT(*), COUNT(*) FILTER (WHERE {follow_ups}.due_at < %s), "  # nosec B608 # no user input
+        f"(SELECT COUNT(*) FROM {calls} WHERE {calls}.called_at >= %s AND {calls}.called_at < %s{rep_calls}) "
+        f"FROM {follow_ups} WHERE {follow_ups}.status = %s AND {follow_ups}.due_at < %s{rep_follow_ups} "
+        # The few do-not-call leads from their partial index, as the due badge leaves them out: no join to the leads.
+        f"AND {follow_ups}.lead_id NOT IN (SELECT {leads}.id FROM {leads} WHERE {leads}.do_not_call)"
+    )
+    user_id = [user.pk] if rep else []
+    params = [start, start, end, *user_id, FollowUp.Status.OPEN.value, end, *user_id]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        due, overdue, done_today = cursor.fetchone()
+    return TodayCounts(overdue_count=overdue, due_count=due - overdue, done_today=done_today)
 
 
 def _due_follow_ups_in_order(user: Any, *, now: datetime) -> QuerySet[FollowUp]:
