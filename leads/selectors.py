@@ -393,19 +393,19 @@ def today_queue(
 
 
 def today_next_lead(user: Any, *, after: Lead, now: datetime | None = None) -> Lead | None:
-    """The first lead of Today's queue other than `after` (the lead page's "Next" link), in three queries.
+    """The first lead of Today's queue other than `after` (the lead page's "Next" link), in one query (two when no
+    follow-up is due: the warmest callable lead's id, then the lead).
 
-    Ids only, not Today's 125 rows with their related rows: that cost a call-log POST from the lead page more
-    than its own writes. Still read as 100 and 25 ids: asked for one, PostgreSQL walked the team's every open
-    follow-up in priority order (190k buffers against 6.6k at 100k leads).
+    The first due follow-up with its lead (joined already for the warmth the order reads), not Today's 125 rows with
+    their related rows: that cost a call-log POST from the lead page more than its own writes; not its id and then the
+    lead either (an ORM query is ~2 ms of Python here; docs/benchmarks.md, Load, 2026-12-02 evening).
     """
     now = now or timezone.now()
-    lead_ids = list(
-        _due_follow_ups_in_order(user, now=now).exclude(lead_id=after.pk).values_list("lead_id", flat=True)[:100]
-    )
-    if not lead_ids:
-        warmest = leads_callable_now(leads_visible_to(user), now=now).exclude(pk=after.pk).order_by("-warmth", "id")
-        lead_ids = list(warmest.values_list("pk", flat=True)[:25])
+    first = _due_follow_ups_in_order(user, now=now).exclude(lead_id=after.pk).select_related("lead").first()
+    if first is not None:
+        return first.lead
+    warmest = leads_callable_now(leads_visible_to(user), now=now).exclude(pk=after.pk).order_by("-warmth", "id")
+    lead_ids = list(warmest.values_list("pk", flat=True)[:25])
     return Lead.objects.filter(pk=lead_ids[0]).first() if lead_ids else None
 
 
