@@ -12,6 +12,12 @@ bad email beside a good phone, 1% have no contact), then measures in the same ru
   again     the same file imported a second time: every row now merges, nothing is created
   previous  with --compare DIR: the same import by the code of another checkout (say the commit before a
             change), on a freshly seeded database, in the same run
+  floor     with --floor, after `again`: the import's two largest writes as plain SQL in this process, on
+            its one backend, each committed (its FK checks): its new leads inserted again (INSERT ... SELECT
+            of the leads the import created: the same columns, indexes and foreign keys) and its merged leads
+            updated once (warmth, band, last conversation: the same non-HOT update). No Python, no reading,
+            no dedupe: what this schema costs PostgreSQL for those rows, the floor no import code goes under
+            on one connection (the import spreads it over two)
   dry run   with --dry-run: import_services.import_dry_run() on the seeded database before the import (the
             web flow's check: counts, writes nothing); its counts must equal the import's. --dry-run-only
             measures just that (a 1M-row dry run's memory without the 1M-row import's ten minutes)
@@ -156,6 +162,34 @@ def copy_limit(path: Path) -> float:
     sql("DROP TABLE bench_import_scratch")
     assert count > 0
     return seconds
+
+
+def write_floor(job_id: int) -> tuple[float, float | None, int]:
+    """The `floor` run (see the docstring): wall and backend CPU seconds, and the rows written."""
+    from django.db import transaction
+
+    from leads.models import Lead
+
+    backend = sql("SELECT pg_backend_pid()")[0][0]
+    sql("SET jit = off")  # as the import's transactions run
+    columns = ", ".join(f.column for f in Lead._meta.concrete_fields if not f.primary_key)
+    before, started = backend_cpu_seconds(backend), time.perf_counter()
+    with transaction.atomic():
+        inserted = sql(
+            f"WITH n AS (INSERT INTO leads_lead ({columns}) SELECT {columns} FROM leads_lead "  # nosec B608
+            "WHERE import_job_id = %s RETURNING 1) SELECT count(*) FROM n",
+            [job_id],
+        )[0][0]
+    with transaction.atomic():
+        updated = sql(
+            "WITH u AS (UPDATE leads_lead SET warmth = (warmth + 7) %% 100, warmth_band = 'warm', "
+            "last_conversation_at = now(), updated_at = now() "
+            "WHERE id IN (SELECT lead_id FROM leads_importrecord WHERE job_id = %s) RETURNING 1) "
+            "SELECT count(*) FROM u",
+            [job_id],
+        )[0][0]
+    seconds, after = time.perf_counter() - started, backend_cpu_seconds(backend)
+    return seconds, (None if before is None or after is None else after - before), inserted + updated
 
 
 def backend_cpu_seconds(pid: int) -> float | None:
@@ -318,6 +352,7 @@ def main() -> None:
     parser.add_argument("--compare", type=Path, help="also import with the code of this checkout (same run)")
     parser.add_argument("--phases", action="store_true", help="also show the database time of each import step")
     parser.add_argument("--dry-run", action="store_true", help="also measure the dry run (before the import)")
+    parser.add_argument("--floor", action="store_true", help="also measure the SQL floor of the import's writes")
     parser.add_argument("--dry-run-only", action="store_true", help="measure only the dry run")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--owner-id", type=int, help=argparse.SUPPRESS)
@@ -343,8 +378,7 @@ def main() -> None:
     print(
         f"{'rows':>9} {'MB':>5} {'run':>9} {'s':>7} {'rows/s':>9} {'x copy':>7} {'py cpu s':>9} {'db cpu s':>9} "
         f"{'rows/cpu s':>11} {'created':>8} {'merged':>8} {'errors':>7} {'RSS MB':>7} {'RSS +MB':>8} {'reader MB':>9} "
-        f"{'load':>5}"
-        + (f" {'heap MB':>8}" if args.tracemalloc else "")
+        f"{'load':>5}" + (f" {'heap MB':>8}" if args.tracemalloc else "")
     )
     workdir = Path(tempfile.mkdtemp(prefix="warmcrm-bench-import-"))
     for rows in args.rows:
@@ -368,6 +402,15 @@ def main() -> None:
             print(f"{'':>9} {'':>5} {'':>9} {wall:>7.2f} {'':>9} {'':>7} {'':>9} {cpu:>9.2f}  {label}")
         runs.append(("again", run_child(path, owner_id, False)))
         show(rows, megabytes, copy_seconds, *runs[-1], False)
+        if args.floor:
+            job_id = sql("SELECT min(id) FROM leads_importjob")[0][0]
+            seconds, db_cpu, written = write_floor(job_id)
+            print(
+                f"{rows:>9,} {megabytes:>5.1f} {'floor':>9} {seconds:>7.2f} {rows / seconds:>9,.0f} "
+                f"{seconds / copy_seconds:>6.0f}x {'':>9} {db_cpu if db_cpu is not None else float('nan'):>9.2f}"
+                f"  ({written:,} lead rows written; x import: {runs[0][1]['seconds'] / seconds:.1f})",
+                flush=True,
+            )
         if args.compare:
             owner_id = seed(args.existing)
             runs.append(("previous", run_child(path, owner_id, False, code=args.compare)))
@@ -400,8 +443,7 @@ def show(rows: int, megabytes: float, copy_seconds: float, name: str, figures: d
         f"{db_cpu if db_cpu is not None else float('nan'):>9.2f} {rows / total_cpu(figures):>11,.0f} "
         f"{figures['created']:>8,} {figures['merged']:>8,} {figures['errors']:>7,} {figures['rss_peak_mb']:>7.0f} "
         f"{figures['rss_peak_mb'] - figures['rss_base_mb']:>8.0f} {figures.get('reader_rss_mb', 0):>9.0f} "
-        f"{os.getloadavg()[0]:>5.1f}"
-        + (f" {figures['heap_peak_mb']:>8.0f}" if heap else ""),
+        f"{os.getloadavg()[0]:>5.1f}" + (f" {figures['heap_peak_mb']:>8.0f}" if heap else ""),
         flush=True,
     )
 
