@@ -56,10 +56,12 @@ def call_log_page(request: HttpRequest, lead_id: int) -> HttpResponse:
     form = CallForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            # call_log reads the lead as it locks it, among the leads this user sees: no read of it before.
+            # call_log reads the lead as it locks it, among the leads this user sees: no read of it before. For the lead
+            # page with the referrer the lead is, which the page shows (an outer join, not a query of its own).
+            leads = selectors.leads_visible_to(request.user)
             call = call_log(
                 lead=Lead(pk=lead_id),
-                leads=selectors.leads_visible_to(request.user),
+                leads=leads.select_related("as_referrer") if back == "lead" else leads,
                 rep=request.user,
                 **form.cleaned_data,
             )

@@ -41,8 +41,11 @@ def leads_visible_to(user: Any) -> QuerySet[Lead]:
 
 
 def lead_get_for(user: Any, lead_id: int) -> Lead:
-    """The lead if this user may see it; 404 otherwise (never 403, so ids do not leak)."""
-    leads = leads_visible_to(user).select_related("owner", "event", "referral__source", "import_job__created_by")
+    """The lead if this user may see it; 404 otherwise (never 403, so ids do not leak). With the rows the lead page
+    shows: the referrer this lead is (`as_referrer`, one outer join instead of its own query) and its import's."""
+    leads = leads_visible_to(user).select_related(
+        "owner", "event", "referral__source", "import_job__created_by", "as_referrer"
+    )
     return get_object_or_404(leads, pk=lead_id)
 
 

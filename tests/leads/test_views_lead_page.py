@@ -10,7 +10,14 @@ from django.test.utils import CaptureQueriesContext
 from calls.models import Call
 from leads.models import FollowUp, ImportJob, Lead, Stage, TimelineEntry
 from referrals.models import Referral
-from tests.factories import CallFactory, EventFactory, FollowUpFactory, LeadFactory, ReferralFactory
+from tests.factories import (
+    CallFactory,
+    EventFactory,
+    FollowUpFactory,
+    LeadFactory,
+    ReferralFactory,
+    ReferralSourceFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -109,6 +116,23 @@ def test_lead_page_issues_a_fixed_number_of_queries(rep_client, rep, history, dj
     FollowUpFactory.create_batch(1, lead=lead)
     with django_assert_max_num_queries(16):
         rep_client.get(f"/leads/{lead.pk}/")
+
+
+# The lead page's queries, exactly, for a referred lead with an event (the test's client: session, user, role): the
+# lead with its owner, event, referrer, import and the referrer it is itself; the referrer's conversions (warmth); the
+# timeline's calls, follow-ups and entries; the open follow-up; the nav badge; the duplicate pairs; the lost reasons:
+# 12. 13 before the lead's own referrer row came with the lead (docs/benchmarks.md, Load, 2026-12-02 evening).
+def test_lead_page_queries_exactly(rep_client, rep, django_assert_num_queries):
+    lead = ReferralFactory(lead__owner=rep, lead__event=EventFactory()).lead
+    with django_assert_num_queries(12):
+        html = rep_client.get(f"/leads/{lead.pk}/").content.decode()
+    assert "Referred by" in html and "has referred people before" not in html
+
+
+def test_a_referrer_lead_links_to_their_referrals_with_the_lead_read(rep_client, rep):
+    referrer = ReferralSourceFactory(lead=LeadFactory(owner=rep, first_name="Ana"))
+    html = rep_client.get(f"/leads/{referrer.lead_id}/").content.decode()
+    assert f'Ana has referred people before: <a href="/referrals/{referrer.pk}/">' in html
 
 
 def test_the_import_that_created_a_lead_is_on_its_page_at_no_extra_query(rep_client, rep, admin_user):
