@@ -865,9 +865,8 @@ def _leads_by_contact(emails: list[str], phones: list[str], job_id: int | None) 
         rows = list(leads.values_list(*LOOKUP_FIELDS, "import_job_id"))
         if job_id is None or not rows:
             return [(*row[:-1], None) for row in rows]
-        merged = set(ImportRecord.objects.filter(job_id=job_id, lead_id__in=[row[0] for row in rows]).values_list(
-            "lead_id", flat=True
-        ))  # fmt: skip
+        recorded = ImportRecord.objects.filter(job_id=job_id, lead_id__in=[row[0] for row in rows])
+        merged = set(recorded.values_list("lead_id", flat=True))
         return [(*row[:-1], CREATED if row[-1] == job_id else (MERGED if row[0] in merged else None)) for row in rows]
     # The keys as two JSON arrays instead of thousands of placeholders (psycopg dumps an array parameter
     # element by element in Python; json.dumps is C): PostgreSQL probes the email and phone indexes with
