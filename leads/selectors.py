@@ -87,14 +87,31 @@ class TimelineItem:
     detail: str = ""
 
 
-def lead_timeline(lead: Lead) -> list[TimelineItem]:
-    """Calls, follow-ups, the referral, recorded changes and the creating import, newest first, in five queries."""
+TIMELINE_LIMIT = 200  # of each kind
+
+
+def lead_recent_follow_ups(lead: Lead) -> list[FollowUp]:
+    """The lead's newest follow-ups, as the timeline lists them."""
+    return list(lead.follow_ups.select_related("created_by").order_by("-created_at")[:TIMELINE_LIMIT])
+
+
+def lead_open_follow_up(lead: Lead, *, recent: list[FollowUp]) -> FollowUp | None:
+    """The lead's open follow-up (one at most, a constraint): among `recent` (lead_recent_follow_ups) when they are all
+    the lead has, so the lead page does not read it again; read otherwise."""
+    if len(recent) < TIMELINE_LIMIT:
+        return next((follow_up for follow_up in recent if follow_up.status == FollowUp.Status.OPEN), None)
+    return lead.follow_ups.filter(status=FollowUp.Status.OPEN).first()
+
+
+def lead_timeline(lead: Lead, *, follow_ups: list[FollowUp] | None = None) -> list[TimelineItem]:
+    """Calls, follow-ups (`follow_ups`, lead_recent_follow_ups, when the caller has them), the referral, recorded
+    changes and the creating import, newest first, in five queries at most."""
     items: list[TimelineItem] = []
-    for call in lead.calls.select_related("rep").order_by("-called_at")[:200]:
+    for call in lead.calls.select_related("rep").order_by("-called_at")[:TIMELINE_LIMIT]:
         items.append(
             TimelineItem(call.called_at, "call", f"Call: {call.get_outcome_display()}", _name(call.rep), call.notes)
         )
-    for follow_up in lead.follow_ups.select_related("created_by").order_by("-created_at")[:200]:
+    for follow_up in lead_recent_follow_ups(lead) if follow_ups is None else follow_ups:
         items.append(
             TimelineItem(
                 follow_up.created_at,
@@ -105,7 +122,7 @@ def lead_timeline(lead: Lead) -> list[TimelineItem]:
                 follow_up.status_note,
             )
         )
-    for entry in lead.timeline_entries.select_related("actor")[:200]:
+    for entry in lead.timeline_entries.select_related("actor")[:TIMELINE_LIMIT]:
         items.append(
             TimelineItem(entry.at, entry.kind, entry.summary, _name(entry.actor) if entry.actor_id else "WarmCRM")
         )
@@ -117,7 +134,7 @@ def lead_timeline(lead: Lead) -> list[TimelineItem]:
     source = getattr(lead, "as_referrer", None)
     if source is not None:
         # The people this lead referred to us ("ask for a referral" on the lead page).
-        for made in source.referrals.select_related("lead", "created_by")[:200]:
+        for made in source.referrals.select_related("lead", "created_by")[:TIMELINE_LIMIT]:
             summary = f"Referred {made.lead} to us"
             items.append(TimelineItem(made.created_at, "referral", summary, _name(made.created_by), made.note))
     referral = getattr(lead, "referral", None)

@@ -24,7 +24,7 @@ from django_htmx.http import retarget
 from . import selectors, services
 from .filters import LeadFilter
 from .forms import DoNotCallForm, LeadCreateForm, LeadForm, NotesForm, OwnerForm, ReassignForm, StageForm
-from .models import FollowUp, Lead, Stage
+from .models import Lead, Stage
 from .roles import sees_all_leads
 
 LIST_PAGE_SIZE = 25
@@ -128,16 +128,17 @@ def lead_page_context(request: HttpRequest, lead: Lead, **overrides: Any) -> dic
     from referrals.forms import ReferralAskForm
 
     referrer = getattr(lead, "as_referrer", None)
+    follow_ups = selectors.lead_recent_follow_ups(lead)
     context: dict[str, Any] = {
         "lead": lead,
         "warmth": selectors.lead_warmth(lead),
-        "timeline": selectors.lead_timeline(lead),
+        "timeline": selectors.lead_timeline(lead, follow_ups=follow_ups),
         "connection": selectors.lead_connection_line(lead),
         "opener": selectors.lead_opener(lead, caller_name=caller_name(request.user)),
-        # The open follow-up: a caller that knows it passes it (call_log returns it), or it is read.
+        # The open follow-up: a caller that knows it passes it (call_log returns it), or it is among the timeline's.
         "follow_up": overrides["follow_up"]
         if "follow_up" in overrides
-        else lead.follow_ups.filter(status=FollowUp.Status.OPEN).first(),
+        else selectors.lead_open_follow_up(lead, recent=follow_ups),
         "referrer": referrer,
         "can_assign": sees_all_leads(request.user),
         "call_form": CallForm(),

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from calls.models import Call
 from leads.models import FollowUp, ImportJob, Lead, Stage, TimelineEntry
+from leads.selectors import TIMELINE_LIMIT
 from referrals.models import Referral
 from tests.factories import (
     CallFactory,
@@ -120,13 +124,30 @@ def test_lead_page_issues_a_fixed_number_of_queries(rep_client, rep, history, dj
 
 # The lead page's queries, exactly, for a referred lead with an event (the test's client: session, user, role): the
 # lead with its owner, event, referrer, import and the referrer it is itself; the referrer's conversions (warmth); the
-# timeline's calls, follow-ups and entries; the open follow-up; the nav badge; the duplicate pairs; the lost reasons:
-# 12. 13 before the lead's own referrer row came with the lead (docs/benchmarks.md, Load, 2026-12-02 evening).
+# timeline's calls, follow-ups (the open one among them) and entries; the nav badge; the duplicate pairs; the lost
+# reasons: 11. 13 before the lead's own referrer row came with the lead and the open follow-up from the timeline's
+# (docs/benchmarks.md, Load, 2026-12-02 evening).
 def test_lead_page_queries_exactly(rep_client, rep, django_assert_num_queries):
     lead = ReferralFactory(lead__owner=rep, lead__event=EventFactory()).lead
-    with django_assert_num_queries(12):
+    FollowUpFactory(lead=lead, due_at=timezone.now() - timedelta(days=1), status=FollowUp.Status.DONE)
+    FollowUpFactory(lead=lead, due_at=datetime(2031, 3, 4, 12, 0, tzinfo=UTC))
+    with django_assert_num_queries(11):
         html = rep_client.get(f"/leads/{lead.pk}/").content.decode()
     assert "Referred by" in html and "has referred people before" not in html
+    assert '<p class="due">Next call: Tue 4 Mar' in html
+
+
+def test_the_open_follow_up_older_than_the_timelines_newest_is_still_shown(rep_client, rep):
+    lead = LeadFactory(owner=rep)
+    FollowUpFactory(
+        lead=lead, due_at=datetime(2031, 3, 4, 12, 0, tzinfo=UTC), created_at=timezone.now() - timedelta(days=9)
+    )
+    done = [
+        FollowUp(lead=lead, owner=rep, due_at=timezone.now(), status=FollowUp.Status.DONE, created_at=timezone.now())
+        for _ in range(TIMELINE_LIMIT)
+    ]
+    FollowUp.objects.bulk_create(done)
+    assert '<p class="due">Next call: Tue 4 Mar' in rep_client.get(f"/leads/{lead.pk}/").content.decode()
 
 
 def test_a_referrer_lead_links_to_their_referrals_with_the_lead_read(rep_client, rep):
