@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tests.factories import LeadFactory
 from warmcrm.hygiene.models import DuplicatePair
@@ -97,6 +99,20 @@ def test_both_lead_pages_are_marked(rep, other_rep, rep_client, manager_client):
     rep_page = rep_client.get(f"/leads/{mine.pk}/").content.decode()
     assert "Possible duplicate" in rep_page and "Another rep's lead" in rep_page
     assert "Their Lead" not in rep_page and "/merge/" not in rep_page
+
+
+def test_the_lead_pages_card_reads_its_pairs_with_the_leads_but_not_their_owners(rep, other_rep, rep_client):
+    mine = LeadFactory(owner=rep, first_name="Mine", last_name="Lead", email="dup@acme.com")
+    LeadFactory(owner=rep, first_name="Also", last_name="Mine", email="dup@acme.com")
+    LeadFactory(owner=other_rep, first_name="Their", last_name="Lead", email="dup@acme.com")
+    duplicates_find()
+    with CaptureQueriesContext(connection) as queries:
+        page = rep_client.get(f"/leads/{mine.pk}/").content.decode()
+    assert "Also Mine" in page and "Another rep's lead" in page and "Their Lead" not in page
+    (pairs_sql,) = [
+        query["sql"] for query in queries.captured_queries if 'FROM "hygiene_duplicatepair"' in query["sql"]
+    ]
+    assert '"leads_lead"' in pairs_sql and '"auth_user"' not in pairs_sql  # owners joined before 2026-12-02 evening
 
 
 @pytest.mark.parametrize("count", [2, 20])
