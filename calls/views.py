@@ -57,11 +57,11 @@ def call_log_page(request: HttpRequest, lead_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             # call_log reads the lead as it locks it, among the leads this user sees: no read of it before. For the lead
-            # page with the referrer the lead is, which the page shows (an outer join, not a query of its own).
+            # page with its owner and the referrer the lead is, which the page shows (joins, not queries of their own).
             leads = selectors.leads_visible_to(request.user)
             call = call_log(
                 lead=Lead(pk=lead_id),
-                leads=leads.select_related("as_referrer") if back == "lead" else leads,
+                leads=leads.select_related("owner", "as_referrer") if back == "lead" else leads,
                 rep=request.user,
                 **form.cleaned_data,
             )
