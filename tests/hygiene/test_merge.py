@@ -106,6 +106,19 @@ def test_merge_moves_everything_to_the_survivor_and_removes_the_other(twins, man
     assert survivor.warmth_computed_at is not None
 
 
+def test_undoing_the_import_that_created_the_merged_away_lead_keeps_the_survivor(twins, manager, admin_user):
+    from leads.import_services import import_job_undo
+
+    keep, gone, pair = twins
+    survivor = lead_merge(survivor=keep, other=gone, actor=manager, pair=pair)
+    fair = ImportJob.objects.get(file_name="fair.csv")
+    ImportJob.objects.filter(pk=fair.pk).update(status=ImportJob.Status.DONE, finished_at=timezone.now())
+    report = import_job_undo(job=fair, actor=admin_user)
+    # The survivor is no lead fair.csv created (it would be kept only for its calls): an import that reached it.
+    assert (report["removed"], report["kept"], report["merged_left"]) == (0, 0, 1)
+    assert Lead.objects.filter(pk=survivor.pk).exists()
+
+
 def test_a_failure_mid_merge_leaves_both_leads_as_they_were(twins, manager, monkeypatch):
     keep, gone, pair = twins
     before = snapshot(keep, gone)
