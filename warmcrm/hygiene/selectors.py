@@ -161,10 +161,8 @@ def pairs_for_lead(lead: Lead) -> list[DuplicatePair]:
     """The lead page's card: its open pairs with both leads, not their owners (the card compares an owner's id): the
     two users' joins cost every lead page 2.5 ms of Python, and PostgreSQL plans two joins fewer (docs/benchmarks.md,
     Load, 2026-12-02 evening)."""
-    pairs = DuplicatePair.objects.filter(status=DuplicatePair.Status.OPEN, lead_a__isnull=False, lead_b__isnull=False)
-    return list(
-        pairs.filter(Q(lead_a=lead) | Q(lead_b=lead)).select_related("lead_a", "lead_b").order_by("-score", "id")[:10]
-    )
+    pairs = open_pairs().select_related(None).select_related("lead_a", "lead_b")
+    return list(pairs.filter(Q(lead_a=lead) | Q(lead_b=lead))[:10])
 
 
 # --- Lost reasons ------------------------------------------------------------------------------------
