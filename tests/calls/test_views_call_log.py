@@ -178,10 +178,10 @@ CALL_LOG_QUERIES = [
     pytest.param("no_answer", "attempted", "today", 16, id="no-answer-again"),  # no stage change
     pytest.param("connected_other", "attempted", "today", 14, id="talked"),  # stage, no retry
     pytest.param("call_back", "connected", "today", 16, id="call-back"),  # its follow-up moves
-    # From the lead page: "Next" (one query: the first due follow-up with its lead, since the evening of 2026-12-02;
-    # not Today's counts), then the lead page itself (the import that created the lead read with the lead since leads
-    # 0015, the referrer the lead is with the locked lead since that evening), but not its open follow-up (call_log's)
-    # nor its duplicate pairs (the card htmx keeps): 23, 28 before.
+    # From the lead page: "Next" (one query: the lead of the first due follow-up, by a subquery, since the evening
+    # of 2026-12-02; not Today's counts), then the lead page itself (the import that created the lead read with the
+    # lead since leads 0015, the referrer the lead is with the locked lead since that evening), but not its open
+    # follow-up (call_log's) nor its duplicate pairs (the card htmx keeps): 23, 28 before.
     pytest.param("no_answer", "new", "lead", 23, id="no-answer-lead-page"),
 ]
 
