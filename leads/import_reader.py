@@ -194,7 +194,7 @@ def main() -> None:
     judge = importing.RowJudge(config["mapping"], region=config["region"], limits=config["limits"])
     size = min(config["batch_size"], CHUNK_ROWS)
     try:
-        with open(config["path"], "rb") as stream:
+        with importing.fewer_collections(), open(config["path"], "rb") as stream:
             table = importing.read_table(stream, file_name=config["file_name"])
             rows = itertools.islice(table.rows, config["skip"], None)
             while chunk := list(itertools.islice(rows, size)):

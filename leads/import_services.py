@@ -344,10 +344,11 @@ def import_job_run(*, job_id: int, batch_size: int | None = None) -> str:
         return claimed
     job, token = claimed
     try:
-        if job.status == ImportJob.Status.CHECKING:
-            _job_check(job, token, batch_size=batch_size)
-        else:
-            _job_import(job, token, batch_size=batch_size)
+        with importing.fewer_collections():
+            if job.status == ImportJob.Status.CHECKING:
+                _job_check(job, token, batch_size=batch_size)
+            else:
+                _job_import(job, token, batch_size=batch_size)
     except JobTakenOver:
         logger.warning("import %s: another worker took the job over; stopping", job_id)
         return "busy"
@@ -424,7 +425,7 @@ def import_dry_run(
     engine = _Engine(options=options, file_name=file_name, job=None)
     report = ImportReport()
     batch_size = batch_size or BATCH_SIZE
-    with closing(engine), open(path, "rb") as stream:
+    with importing.fewer_collections(), closing(engine), open(path, "rb") as stream:
         table = importing.read_table(stream, file_name=file_name)
         batches, position = _reader(engine, stream, table, path=path, skip=0, batch_size=batch_size)
         with closing(batches):

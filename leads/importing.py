@@ -7,7 +7,9 @@ lead field limits, and writes what it returns. Everything streams: a file is nev
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
+import gc
 import hashlib
 import io
 import re
@@ -21,6 +23,28 @@ from functools import lru_cache
 from typing import IO, Any
 
 from .contact import InvalidPhone, is_valid_email, normalize_email, normalize_phone
+
+# How many allocations wake Python's cyclic garbage collector while an import runs (its default: 700).
+IMPORT_GC_THRESHOLD = 50_000
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Run the block with the cyclic garbage collector woken every IMPORT_GC_THRESHOLD allocations, not 700.
+
+    An import allocates millions of small objects (cells, values, tuples, rows to write) that live for one batch
+    and form no cycles, so reference counting frees them; at the default threshold the collector still ran
+    thousands of times per 100k rows and now and then walked every object alive, about a fifth of the import's
+    Python CPU (docs/benchmarks.md, Import). It still runs, less often; the thresholds are put back afterwards
+    (a Celery worker runs other tasks next).
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], IMPORT_GC_THRESHOLD), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
 
 # The lead fields a column can fill. "full_name" is split into first and last name.
 FIELD_LABELS: dict[str, str] = {
