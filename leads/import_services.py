@@ -559,16 +559,23 @@ def _batches_overlapped(
         committed: Future[ImportJob] | None = None
         turn = 0
         while True:
-            try:
-                following, unread = next(batches, None), None
-            except Exception as exc:  # the next rows cannot be read: this batch still commits, as in turn
-                following, unread = None, exc
-            found: Future[list[tuple[Any, ...]]] | None = Future() if following is not None else None
+            # The batch is written while the next one is gathered from the reader; it needs that one only at the
+            # end of its turn, to look it up.
+            following: Future[_JudgedBatch | None] = Future()
+            found: Future[list[tuple[Any, ...]]] = Future()
             committed = writers[turn % 2].submit(
                 _write_turn, job, token, engine, plan, outcomes, following, found, committed, error_file, percent
             )
             turn += 1
-            if found is None:
+            unread = None
+            try:
+                following.set_result(next(batches, None))
+            except Exception as exc:  # the next rows cannot be read: this batch still commits, as in turn
+                unread = exc
+            finally:
+                if not following.done():  # anything else stops the job; the batch being written still commits
+                    following.set_result(None)
+            if following.result() is None:
                 job = committed.result()
                 if unread is not None:
                     raise unread
@@ -576,8 +583,8 @@ def _batches_overlapped(
             wait([found, committed], return_when=FIRST_COMPLETED)  # a failed batch never finds the next one
             if not found.done():
                 committed.result()  # raises the batch's failure
-            plan = _planned(matcher, engine, following, found.result())
-            outcomes = following
+            outcomes = following.result()
+            plan = _planned(matcher, engine, outcomes, found.result())
 
 
 def _planned(
@@ -595,8 +602,8 @@ def _write_turn(
     engine: _Engine,
     plan: tuple[Future[_BatchPlan], Future[_BatchPlan]],
     outcomes: _JudgedBatch,
-    following: _JudgedBatch | None,
-    found: Future[list[tuple[Any, ...]]] | None,
+    following: Future[_JudgedBatch | None],
+    found: Future[list[tuple[Any, ...]]],
     previous: Future[ImportJob] | None,
     error_file: IO[str],
     percent: Any,
@@ -612,10 +619,10 @@ def _write_turn(
             locked = _locked_job(job, token)
             engine.write_merged(plan[1].result())
             _count_batch(locked, outcomes, ready.result, error_file, percent())
-            if found is not None:
-                found.set_result(engine.found(following))
+            if (after := following.result()) is not None:
+                found.set_result(engine.found(after))
     except BaseException as exc:
-        if found is not None and not found.done():
+        if not found.done():
             found.set_exception(exc)
         raise
     return locked

@@ -600,6 +600,39 @@ def test_each_next_batch_is_matched_in_a_thread_while_the_previous_one_commits(r
 
 @postgres_only
 @overlapped
+def test_a_batch_is_written_while_the_next_one_is_gathered(rep, tmp_path, monkeypatch):
+    """The second batch is handed out only once the first one's new leads are being written: the job's thread
+    gathers a batch from the reader while the writer before it works, not before the writer may start."""
+    import threading
+
+    writing = threading.Event()
+    real_created, real_reader = import_services._Engine.write_created, import_services._reader
+
+    def created(self, plan):
+        writing.set()
+        return real_created(self, plan)
+
+    def reader(*args, **kwargs):
+        batches, position = real_reader(*args, **kwargs)
+
+        def gathered():
+            with closing(batches):
+                for number, batch in enumerate(batches):
+                    if number == 1:
+                        assert writing.wait(timeout=10), "the second batch was gathered before the first was written"
+                    yield batch
+
+        return gathered(), position
+
+    monkeypatch.setattr(import_services._Engine, "write_created", created)
+    monkeypatch.setattr(import_services, "_reader", reader)
+    rows = [["Name", "Email"]] + [[f"P {n}", f"p{n}@example.com"] for n in range(9)]
+    _, report = run(write_csv(tmp_path, rows), owner_ids=[rep.pk], batch_size=3)
+    assert (report.rows, report.created) == (9, 9)
+
+
+@postgres_only
+@overlapped
 def test_a_failed_batch_rolls_back_its_new_leads_already_written_and_the_re_run_completes(rep, tmp_path, monkeypatch):
     rows = [["Name", "Email"]] + [[f"P {n}", f"p{n}@example.com"] for n in range(12)]
     real_merged = dies_on_third_batch(monkeypatch, "write_merged")
@@ -622,6 +655,7 @@ def test_a_failed_batch_rolls_back_its_new_leads_already_written_and_the_re_run_
 @postgres_only
 @overlapped
 def test_a_batch_failing_once_the_next_one_has_started_rolls_both_back(rep, tmp_path, monkeypatch):
+    import threading
     from concurrent.futures import Future
 
     rows = [["Name", "Email"]] + [[f"P {n}", f"p{n}@example.com"] for n in range(12)]
@@ -632,6 +666,8 @@ def test_a_batch_failing_once_the_next_one_has_started_rolls_both_back(rep, tmp_
 
         def set_result(self, result):
             super().set_result(result)
+            if not threading.current_thread().name.startswith("import-write"):
+                return  # the job's thread handing a writer its next batch, not a lookup handed on
             handed["n"] += 1
             if handed["n"] == 2:
                 raise RuntimeError("connection lost")
