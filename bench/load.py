@@ -59,9 +59,10 @@ STACK_ENV = {
 for _name, _value in STACK_ENV.items():
     os.environ.setdefault(_name, _value)
 IMPORT_EVENT = "Load Expo"
-POSTS = ("POST /calls/log/<id>/ (today)", "POST /calls/log/<id>/ (lead page)")
+POSTS = ("POST /calls/log/<id>/ (today)", "POST /calls/log/<id>/ (lead page)", "POST /bench/floor/<id>/ (floor)")
 ALL_POSTS = "all call-log POSTs"
 BASELINE = "GET /healthz (baseline)"
+FLOOR_NOTES = "load test (floor)"  # the notes of the floor's calls (bench/locustfile.py), removed after the run
 
 
 def bench_module(name: str) -> ModuleType:
@@ -498,9 +499,10 @@ def main() -> None:
     )
     parser.add_argument(
         "--scenario",
-        choices=["mix", "posts", "healthz"],
+        choices=["mix", "posts", "floor", "healthz"],
         default="mix",
-        help="posts: the call-log POST alone; healthz: the trivial request alone",
+        help="posts: the call-log POST alone; floor: the least a call-log POST can do (bench/floor_urls.py) alone; "
+        "healthz: the trivial request alone",
     )
     parser.add_argument("--today-every", type=int, default=25, help="calls a rep logs before reloading Today")
     parser.add_argument("--prepare-only", action="store_true", help="fill the database, then stop")
@@ -508,6 +510,8 @@ def main() -> None:
     if not os.environ["DATABASE_URL"].rsplit("/", 1)[-1].startswith(DB_PREFIX):
         sys.exit(f"Use a database whose name starts with {DB_PREFIX}: this script rewrites its data.")
     WORK.mkdir(parents=True, exist_ok=True)
+    if args.scenario == "floor":  # the product's settings and URLs, plus the floor's POST (the stack inherits it)
+        os.environ["DJANGO_SETTINGS_MODULE"] = "bench.floor_settings"
     if args.parallel_workers is not None:
         os.environ["DATABASE_MAX_PARALLEL_WORKERS_PER_GATHER"] = str(args.parallel_workers)
     bench_module("import").ensure_database()
@@ -541,8 +545,10 @@ def main() -> None:
             "LOAD_EVENTS_PATH": str(events_path),
             "LOAD_SCENARIO": args.scenario,
             "LOAD_TODAY_EVERY": str(args.today_every),
+            "LOAD_FLOOR_NOTES": FLOOR_NOTES,
         }
         calls_before = Call.objects.count()
+        calls_high = Call.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         load_before = os.getloadavg()
         members = stack.members()
         locust_pid, started = run_locust(args, stack, env, events_path)
@@ -564,6 +570,8 @@ def main() -> None:
         usage.finish()
         load_after = os.getloadavg()
         calls_saved = Call.objects.count() - calls_before
+        if args.scenario == "floor":  # bare call rows, which no lead's history accounts for: not left behind
+            Call.objects.filter(notes=FLOOR_NOTES, pk__gt=calls_high).delete()
         if watch:
             watch.join(timeout=600)  # the import finishes before the stack stops (bounded by the watch's deadline)
     finally:

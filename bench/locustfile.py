@@ -37,6 +37,7 @@ PROBE_PER_SECOND = float(os.environ.get("LOAD_PROBE_RATE", "5"))
 TODAY_EVERY = int(os.environ.get("LOAD_TODAY_EVERY", "25"))
 # "mix": the call form is opened before each POST and a share of calls go through the lead page;
 # "posts": the call-log POST alone (from Today rows), to find the ceiling of that one request;
+# "floor": the least a call-log POST can do (bench/floor_urls.py: the lead checked, one call row, a 204) alone;
 # "healthz": the health check alone from every rep user, the ceiling of a trivial request.
 SCENARIO = os.environ.get("LOAD_SCENARIO", "mix")
 LEAD_PAGE_SHARE = 0.2 if SCENARIO == "mix" else 0.0  # calls logged from the lead page instead of the Today row
@@ -44,6 +45,7 @@ EVENTS_PATH = os.environ.get("LOAD_EVENTS_PATH", "")
 # Outcomes as reps log them; a call-back needs its date (tomorrow here).
 OUTCOMES = ["no_answer"] * 4 + ["voicemail"] * 3 + ["connected_other"] * 2 + ["not_interested", "call_back"]
 
+FLOOR_NOTES = os.environ.get("LOAD_FLOOR_NOTES", "load test (floor)")  # bench/load.py removes those calls after
 ROW_ID = re.compile(r'<li id="row-(\d+)"')
 ERROR_TEXT = re.compile(r'class="(?:field-)?error"[^>]*>([^<]*)<')
 PAGE_TOKEN = re.compile(r'"X-CSRFToken": "([^"]+)"')
@@ -130,6 +132,13 @@ class Rep(Browser):
                 if response.status_code != 200:
                     response.failure(str(response.status_code))
             return
+        if SCENARIO == "floor":  # Today once for the token and the rep's leads, then only the floor's POSTs
+            if not self.queue:
+                self.today()
+                self.calls_since_today = -1  # never reloaded: the floor runs no page
+            if self.queue:
+                self.floor_post(random.choice(self.queue))
+            return
         if self.calls_since_today >= TODAY_EVERY or not self.queue:
             self.today()
         if not self.queue:
@@ -154,6 +163,15 @@ class Rep(Browser):
                 )
             data["back"] = "today"
             self.htmx_post(f"/calls/log/{lead_id}/", "POST /calls/log/<id>/ (today)", data, "data-just-logged")
+
+    def floor_post(self, lead_id: int) -> None:
+        data = {"outcome": random.choice(OUTCOMES), "notes": FLOOR_NOTES, "csrfmiddlewaretoken": self.token}
+        headers = {"HX-Request": "true", "X-CSRFToken": self.token}
+        name = "POST /bench/floor/<id>/ (floor)"
+        with self.client.post(f"/bench/floor/{lead_id}/", data=data, headers=headers, name=name,
+                              catch_response=True) as response:  # fmt: skip
+            if response.status_code != 204:
+                response.failure(f"{response.status_code}, expected 204")
 
 
 class Manager(Browser):
