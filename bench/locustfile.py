@@ -135,7 +135,6 @@ class Rep(Browser):
         if SCENARIO == "floor":  # Today once for the token and the rep's leads, then only the floor's POSTs
             if not self.queue:
                 self.today()
-                self.calls_since_today = -1  # never reloaded: the floor runs no page
             if self.queue:
                 self.floor_post(random.choice(self.queue))
             return
