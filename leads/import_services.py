@@ -25,6 +25,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import closing, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
+from operator import attrgetter
 from pathlib import Path
 from time import sleep
 from typing import IO, Any
@@ -538,10 +539,12 @@ def _batches_overlapped(
     thread matches each next batch meanwhile. PostgreSQL works on two cores instead of one.
 
     What keeps it equal to batches in turn: a batch's lookup of the next batch's emails and phones runs in its
-    own transaction after its writes, so it sees them and every earlier commit; the next batch writes its new
-    leads at once (they depend on nothing uncommitted), but its merges, timeline entries, records and the job's
-    counters only after the batch before has committed (a lead that batch created is invisible to the other
-    connection until then), and if that batch failed, it rolls back too. Each batch still commits alone with
+    own transaction after its new leads and the commit of the batch before, so it sees them and every earlier
+    commit; its merges, written after the lookup (so that the next batch is matched and copied meanwhile), are
+    laid over the rows found as they are about to be written (`_Engine.plan_found`). The next batch writes its
+    new leads at once (they depend on nothing uncommitted), but its merges, timeline entries, records and the
+    job's counters only after the batch before has committed (a lead that batch created is invisible to the
+    other connection until then), and if that batch failed, it rolls back too. Each batch still commits alone with
     the job's counters and error-file length, in file order, so a killed worker's re-run resumes after the
     last committed batch. The import lock, held by this thread's connection for the whole job, keeps other
     imports from writing between a lookup and the writes it decided.
@@ -559,8 +562,8 @@ def _batches_overlapped(
         committed: Future[ImportJob] | None = None
         turn = 0
         while True:
-            # The batch is written while the next one is gathered from the reader; it needs that one only at the
-            # end of its turn, to look it up.
+            # The batch is written while the next one is gathered from the reader; it needs that one only once its
+            # new leads are in, to look it up.
             following: Future[_JudgedBatch | None] = Future()
             found: Future[list[tuple[Any, ...]]] = Future()
             committed = writers[turn % 2].submit(
@@ -584,15 +587,20 @@ def _batches_overlapped(
             if not found.done():
                 committed.result()  # raises the batch's failure
             outcomes = following.result()
-            plan = _planned(matcher, engine, outcomes, found.result())
+            plan = _planned(matcher, engine, outcomes, found.result(), before=plan[1])
 
 
 def _planned(
-    matcher: ThreadPoolExecutor, engine: _Engine, outcomes: _JudgedBatch, found: list[tuple[Any, ...]]
+    matcher: ThreadPoolExecutor,
+    engine: _Engine,
+    outcomes: _JudgedBatch,
+    found: list[tuple[Any, ...]],
+    before: Future[_BatchPlan] | None = None,
 ) -> tuple[Future[_BatchPlan], Future[_BatchPlan]]:
     """A batch planned in the matching thread in two steps: its new leads first (all its first writes need),
-    then its merges, decided while the new leads are written."""
-    created = matcher.submit(engine.plan_found, outcomes, found)
+    then its merges, decided while the new leads are written. `before` is the batch before's plan, whose merges
+    were not written yet when `found` was looked up (the one thread plans batches in order, so it is done)."""
+    created = matcher.submit(lambda: engine.plan_found(outcomes, found, before.result() if before else None))
     return created, matcher.submit(lambda: engine.plan_merges(created.result()))
 
 
@@ -616,11 +624,14 @@ def _write_turn(
             engine.write_created(ready)
             if previous is not None:
                 previous.result()  # the batch before has committed; its failure rolls this one back
+            # The next batch is looked up now, before this batch's merges are written, so that it is matched and
+            # its new leads copied in on the other connection while they are: its matching lays this batch's
+            # merged leads, as they are about to be written, over the rows found (`_Engine.plan_found`).
+            if (after := following.result()) is not None:
+                found.set_result(engine.found(after))
             locked = _locked_job(job, token)
             engine.write_merged(plan[1].result())
             _count_batch(locked, outcomes, ready.result, error_file, percent())
-            if (after := following.result()) is not None:
-                found.set_result(engine.found(after))
     except BaseException as exc:
         if not found.done():
             found.set_exception(exc)
@@ -894,12 +905,18 @@ def _leads_by_contact(emails: list[str], phones: list[str], job_id: int | None) 
         return cursor.fetchall()
 
 
-def _index_of(found: list[tuple[Any, ...]]) -> _Index:
-    """`_leads_by_contact`'s rows as lead states, by email and by phone."""
+def _index_of(found: list[tuple[Any, ...]], written: dict[int, _LeadState] | None = None) -> _Index:
+    """`_leads_by_contact`'s rows as lead states, by email and by phone. `written`: leads (by id) whose rows are
+    about to change (`_as_written`): each stands in for its row, and all of them are indexed, in id order with
+    the rows, as the same lookup made after those writes would have found them."""
     index = _Index()
     fill_end = 4 + len(FILL_FIELDS)
+    states = []
     for row in found:
         pk, owner_id, event_id, last_conversation_at = row[:4]
+        if written and (state := written.pop(pk, None)) is not None:
+            states.append(state)
+            continue
         state = _LeadState(
             pk=pk,
             values={name: value or "" for name, value in zip(FILL_FIELDS, row[4:fill_end], strict=True)},
@@ -912,8 +929,29 @@ def _index_of(found: list[tuple[Any, ...]]) -> _Index:
             score_inputs=row[fill_end:-3],
             current_warmth=(row[-3], row[-2]),
         )
+        states.append(state)
+    if written:  # reached by an email or phone its merge gave it, or by none of this batch's keys (no matter)
+        states = sorted((*states, *written.values()), key=attrgetter("pk"))
+    for state in states:
         index.add(state)  # rows come oldest first: the oldest lead wins when the database holds duplicates
     return index
+
+
+def _as_written(state: _LeadState) -> _LeadState:
+    """A merged lead of a batch as the batch's writes leave its row: filled, rescored, and recorded as merged by
+    this job (a lead the job created stays so); a copy, since the next batch's matching changes its own."""
+    return _LeadState(
+        pk=state.pk,
+        values=dict(state.values),
+        owner_id=state.owner_id,
+        event_id=state.event_id,
+        last_conversation_at=state.last_conversation_at,
+        new=False,
+        row_number=0,
+        recorded=state.recorded or MERGED,
+        score_inputs=state.score_inputs,
+        current_warmth=state.warmth or state.current_warmth,
+    )
 
 
 @dataclass(slots=True)
@@ -1119,9 +1157,14 @@ class _Engine:
         """`lookup`'s query alone: its rows, which `plan_found` (in the matching thread) makes an index."""
         return self._found(*_batch_keys(outcomes))
 
-    def plan_found(self, outcomes: _JudgedBatch, found: list[tuple[Any, ...]]) -> _BatchPlan:
-        """`plan_created` from `found`'s rows (the matching thread's first step)."""
-        return self.plan_created(outcomes, _index_of(found))
+    def plan_found(
+        self, outcomes: _JudgedBatch, found: list[tuple[Any, ...]], before: _BatchPlan | None = None
+    ) -> _BatchPlan:
+        """`plan_created` from `found`'s rows (the matching thread's first step). `before`: the batch before,
+        when `found` was looked up before its merges were written; its merged leads then stand in for their
+        rows as those merges leave them, and join the rows by the emails and phones they were given."""
+        written = {state.pk: _as_written(state) for state in before.merged} if before is not None else None
+        return self.plan_created(outcomes, _index_of(found, written))
 
     def apply(self, outcomes: _JudgedBatch) -> _BatchResult:
         """Match one batch and write it (the import) or remember it (the dry run)."""

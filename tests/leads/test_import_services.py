@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-from contextlib import closing
+from contextlib import closing, nullcontext
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -565,6 +566,82 @@ def test_the_next_batch_sees_what_the_merges_of_the_batch_before_filled_in(rep, 
     assert Lead.objects.count() == 4
     assert ImportRecord.objects.filter(job=job, lead=ana).count() == 1  # merged once: one record, one "met again"
     assert TimelineEntry.objects.filter(lead=ana, kind=TimelineEntry.Kind.MET_AGAIN).count() == 1
+
+
+@postgres_only
+@overlapped
+def test_the_next_batch_is_copied_in_while_the_batch_before_writes_its_merges(rep, tmp_path, monkeypatch):
+    import itertools
+    import threading
+
+    copying = [threading.Event() for _ in range(4)]
+    created_calls, merged_calls = itertools.count(), itertools.count()
+    real_created, real_merged = import_services._Engine.write_created, import_services._Engine.write_merged
+
+    def created(self, plan):
+        copying[next(created_calls)].set()
+        return real_created(self, plan)
+
+    def merged(self, plan):
+        number = next(merged_calls)
+        if number < 3:  # batch 3 is the last
+            assert copying[number + 1].wait(timeout=10), f"batch {number + 1} waited for batch {number}'s merges"
+        return real_merged(self, plan)
+
+    monkeypatch.setattr(import_services._Engine, "write_created", created)
+    monkeypatch.setattr(import_services._Engine, "write_merged", merged)
+    rows = [["Name", "Email"]] + [[f"P {n}", f"p{n % 5}@example.com"] for n in range(12)]  # 4 batches, repeats
+    _, report = run(write_csv(tmp_path, rows), owner_ids=[rep.pk], batch_size=3)
+    assert (report.rows, report.created, report.merged) == (12, 5, 7)
+
+
+def _import_outcome() -> tuple[list, list, list]:
+    """What an import left in the database, without its ids: the leads in id order, their records and entries."""
+    fields = ("pk", "first_name", "last_name", "company", "email", "phone", "phone_e164", "owner_id", "event__name")
+    fields += ("warmth", "warmth_band", "last_conversation_at", "import_row", "import_job_id")
+    leads = list(Lead.objects.order_by("pk").values_list(*fields))
+    at = {row[0]: index for index, row in enumerate(leads)}
+    records = sorted((at[lead], row) for lead, row in ImportRecord.objects.values_list("lead_id", "row_number"))
+    entries = sorted(
+        (at[lead], kind, summary, data["row"], tuple(data["filled"]))
+        for lead, kind, summary, data in TimelineEntry.objects.values_list("lead_id", "kind", "summary", "data")
+    )
+    return [(*row[1:-1], row[-1] is not None) for row in leads], records, entries
+
+
+@postgres_only
+@overlapped
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(contact_row, min_size=1, max_size=14),
+    existing=st.lists(
+        st.tuples(
+            st.sampled_from(["", "a@example.com", "b@example.com", "c@example.com"]),
+            st.sampled_from(["", "+14155550101", "+14155550102", "+14155550103"]),
+            st.sampled_from(["", "Old Co"]),
+        ),
+        max_size=3,
+    ),
+    batch_size=st.integers(1, 4),
+)
+def test_batches_on_two_connections_leave_what_batches_in_turn_leave(
+    rows, existing, batch_size, rep, other_rep, tmp_path
+):
+    # Each next batch is looked up before the merges of the batch before are written (on the other connection)
+    # and matched with those merged leads laid over what it found: the result is the one of batches in turn.
+    path = write_csv(tmp_path, [["Name", "Email", "Phone", "Company"], *map(list, rows)], name="generated.csv")
+    outcomes = []
+    with time_machine.travel(timezone.now(), tick=False):
+        for in_turn in (True, False):
+            for model in (TimelineEntry, ImportRecord, Lead, ImportJob, Event):
+                model.objects.all().delete()
+            for email, phone, company in existing:
+                Lead.objects.create(first_name="Old", email=email, phone=phone, phone_e164=phone, company=company)
+            # Inside a transaction the batches run in turn on this connection; outside it, on two.
+            with transaction.atomic() if in_turn else nullcontext():
+                run(path, owner_ids=[rep.pk, other_rep.pk], batch_size=batch_size)
+            outcomes.append(_import_outcome())
+    assert outcomes[0] == outcomes[1]
 
 
 @postgres_only
