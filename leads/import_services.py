@@ -539,9 +539,11 @@ def _batches_overlapped(
     thread matches each next batch meanwhile. PostgreSQL works on two cores instead of one.
 
     What keeps it equal to batches in turn: a batch's lookup of the next batch's emails and phones runs in its
-    own transaction after its new leads and the commit of the batch before, so it sees them and every earlier
-    commit; its merges, written after the lookup (so that the next batch is matched and copied meanwhile), are
-    laid over the rows found as they are about to be written (`_Engine.plan_found`). The next batch writes its
+    own transaction right after its new leads, so it sees them and every commit up to the batch before the
+    batch before (the one its connection wrote last). What that batch before writes (on the other connection,
+    perhaps not committed yet) and this batch's merges (written after the lookup, so that the next batch is
+    matched and copied in meanwhile) are laid over the rows found as they will be (`_Engine.plan_found`). The
+    next batch writes its
     new leads at once (they depend on nothing uncommitted), but its merges, timeline entries, records and the
     job's counters only after the batch before has committed (a lead that batch created is invisible to the
     other connection until then), and if that batch failed, it rolls back too. Each batch still commits alone with
@@ -559,6 +561,7 @@ def _batches_overlapped(
         _writing_connections() as writers,
     ):
         plan = _planned(matcher, engine, outcomes, engine.found(outcomes))
+        earlier: Future[_BatchPlan] | None = None  # the plan of the batch before the one being written
         committed: Future[ImportJob] | None = None
         turn = 0
         while True:
@@ -587,7 +590,8 @@ def _batches_overlapped(
             if not found.done():
                 committed.result()  # raises the batch's failure
             outcomes = following.result()
-            plan = _planned(matcher, engine, outcomes, found.result(), before=plan[1])
+            # Planned over the two batches before, which may not have written (or committed) what it finds.
+            plan, earlier = _planned(matcher, engine, outcomes, found.result(), before=(earlier, plan[1])), plan[1]
 
 
 def _planned(
@@ -595,12 +599,22 @@ def _planned(
     engine: _Engine,
     outcomes: _JudgedBatch,
     found: list[tuple[Any, ...]],
-    before: Future[_BatchPlan] | None = None,
+    before: tuple[Future[_BatchPlan] | None, Future[_BatchPlan]] | None = None,
 ) -> tuple[Future[_BatchPlan], Future[_BatchPlan]]:
     """A batch planned in the matching thread in two steps: its new leads first (all its first writes need),
-    then its merges, decided while the new leads are written. `before` is the batch before's plan, whose merges
-    were not written yet when `found` was looked up (the one thread plans batches in order, so it is done)."""
-    created = matcher.submit(lambda: engine.plan_found(outcomes, found, before.result() if before else None))
+    then its merges, decided while the new leads are written. `before`: the plans of the two batches before,
+    which `found` may not have seen written (the one thread plans batches in order, so they are done)."""
+
+    def created_step() -> _BatchPlan:
+        earlier, previous = (None, None) if before is None else before
+        return engine.plan_found(
+            outcomes,
+            found,
+            earlier=earlier.result() if earlier else None,
+            previous=previous.result() if previous else None,
+        )
+
+    created = matcher.submit(created_step)
     return created, matcher.submit(lambda: engine.plan_merges(created.result()))
 
 
@@ -622,13 +636,13 @@ def _write_turn(
             _batch_settings()
             ready = plan[0].result()
             engine.write_created(ready)
-            if previous is not None:
-                previous.result()  # the batch before has committed; its failure rolls this one back
-            # The next batch is looked up now, before this batch's merges are written, so that it is matched and
-            # its new leads copied in on the other connection while they are: its matching lays this batch's
-            # merged leads, as they are about to be written, over the rows found (`_Engine.plan_found`).
+            # The next batch is looked up now, before the batch before has committed and before this batch's
+            # merges are written, so that it is matched and its new leads copied in on the other connection
+            # meanwhile: its matching lays what those two batches write over the rows found (`_Engine.plan_found`).
             if (after := following.result()) is not None:
                 found.set_result(engine.found(after))
+            if previous is not None:
+                previous.result()  # the batch before has committed; its failure rolls this one back
             locked = _locked_job(job, token)
             engine.write_merged(plan[1].result())
             _count_batch(locked, outcomes, ready.result, error_file, percent())
@@ -1158,13 +1172,38 @@ class _Engine:
         return self._found(*_batch_keys(outcomes))
 
     def plan_found(
-        self, outcomes: _JudgedBatch, found: list[tuple[Any, ...]], before: _BatchPlan | None = None
+        self,
+        outcomes: _JudgedBatch,
+        found: list[tuple[Any, ...]],
+        *,
+        earlier: _BatchPlan | None = None,
+        previous: _BatchPlan | None = None,
     ) -> _BatchPlan:
-        """`plan_created` from `found`'s rows (the matching thread's first step). `before`: the batch before,
-        when `found` was looked up before its merges were written; its merged leads then stand in for their
-        rows as those merges leave them, and join the rows by the emails and phones they were given."""
-        written = {state.pk: _as_written(state) for state in before.merged} if before is not None else None
+        """`plan_created` from `found`'s rows (the matching thread's first step). With two connections `found`
+        was looked up in the transaction of the batch before (`previous`), after its new leads, but perhaps
+        before `earlier` (the batch before that, on the other connection) committed, and before the merges of
+        either were written. Their leads, as those batches leave them, then stand in for the rows found, and
+        join them by the emails and phones they hold (the new leads of `earlier`, the merges' filled ones)."""
+        if earlier is None and previous is None:
+            return self.plan_created(outcomes, _index_of(found))
+        emails, phones = map(set, _batch_keys(outcomes))
+        found_ids = {row[0] for row in found}
+        written: dict[int, _LeadState] = {}
+        # Oldest first, so that a lead's state after the later batch wins; only those this batch can reach.
+        for states in (earlier.created, earlier.merged) if earlier else ():
+            self._reachable(states, written, emails, phones, found_ids)
+        if previous is not None:
+            self._reachable(previous.merged, written, emails, phones, found_ids)
         return self.plan_created(outcomes, _index_of(found, written))
+
+    @staticmethod
+    def _reachable(
+        states: list[_LeadState], written: dict[int, _LeadState], emails: set, phones: set, found_ids: set
+    ) -> None:
+        for state in states:
+            values = state.values
+            if state.pk in found_ids or values["email"] in emails or values["phone_e164"] in phones:
+                written[state.pk] = _as_written(state)
 
     def apply(self, outcomes: _JudgedBatch) -> _BatchResult:
         """Match one batch and write it (the import) or remember it (the dry run)."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-from contextlib import closing, nullcontext
+from contextlib import closing, contextmanager
 from datetime import date, timedelta
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import time_machine
@@ -627,9 +628,11 @@ def _import_outcome() -> tuple[list, list, list]:
 def test_batches_on_two_connections_leave_what_batches_in_turn_leave(
     rows, existing, batch_size, rep, other_rep, tmp_path
 ):
-    # Each next batch is looked up before the merges of the batch before are written (on the other connection)
-    # and matched with those merged leads laid over what it found: the result is the one of batches in turn.
+    # Each next batch is looked up before the merges of the batch before are written and before the batch before
+    # that (on the other connection) has committed, here always, and matched with what those two batches write
+    # laid over what it found: the result is the one of batches in turn.
     path = write_csv(tmp_path, [["Name", "Email", "Phone", "Company"], *map(list, rows)], name="generated.csv")
+    batches = -(-sum(1 for row in rows if any(row)) // batch_size)
     outcomes = []
     with time_machine.travel(timezone.now(), tick=False):
         for in_turn in (True, False):
@@ -638,10 +641,41 @@ def test_batches_on_two_connections_leave_what_batches_in_turn_leave(
             for email, phone, company in existing:
                 Lead.objects.create(first_name="Old", email=email, phone=phone, phone_e164=phone, company=company)
             # Inside a transaction the batches run in turn on this connection; outside it, on two.
-            with transaction.atomic() if in_turn else nullcontext():
+            with transaction.atomic() if in_turn else _each_commit_after_the_lookup_two_batches_on(batches):
                 run(path, owner_ids=[rep.pk, other_rep.pk], batch_size=batch_size)
             outcomes.append(_import_outcome())
     assert outcomes[0] == outcomes[1]
+
+
+@contextmanager
+def _each_commit_after_the_lookup_two_batches_on(batches: int):
+    """Batch N's counters, and so its commit, wait until batch N+2 has been looked up (in batch N+1's turn, on
+    the other connection): what a busy machine may do, made certain."""
+    import itertools
+    import threading
+
+    looked_up = [threading.Event() for _ in range(batches)]
+    lookups, counts = itertools.count(), itertools.count()
+    real_found, real_count = import_services._Engine.found, import_services._count_batch
+
+    def found(self, outcomes):
+        number = next(lookups)  # batch 0 is looked up first, then each turn looks up the batch after its own
+        try:
+            return real_found(self, outcomes)
+        finally:
+            looked_up[number].set()
+
+    def count(job, outcomes, result, error_file, percent):
+        number = next(counts)
+        if number + 2 < batches:
+            assert looked_up[number + 2].wait(timeout=10), f"batch {number + 2} waited for batch {number}'s commit"
+        return real_count(job, outcomes, result, error_file, percent)
+
+    with (
+        mock.patch.object(import_services._Engine, "found", found),
+        mock.patch.object(import_services, "_count_batch", count),
+    ):
+        yield
 
 
 @postgres_only
