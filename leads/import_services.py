@@ -538,18 +538,17 @@ def _batches_overlapped(
     copied in while the batch before commits (its deferred FK checks, a fifth of the database's time), and a
     thread matches each next batch meanwhile. PostgreSQL works on two cores instead of one.
 
-    What keeps it equal to batches in turn: a batch's lookup of the next batch's emails and phones runs in its
-    own transaction right after its new leads, so it sees them and every commit up to the batch before the
-    batch before (the one its connection wrote last). What that batch before writes (on the other connection,
-    perhaps not committed yet) and this batch's merges (written after the lookup, so that the next batch is
-    matched and copied in meanwhile) are laid over the rows found as they will be (`_Engine.plan_found`). The
-    next batch writes its
-    new leads at once (they depend on nothing uncommitted), but its merges, timeline entries, records and the
-    job's counters only after the batch before has committed (a lead that batch created is invisible to the
-    other connection until then), and if that batch failed, it rolls back too. Each batch still commits alone with
-    the job's counters and error-file length, in file order, so a killed worker's re-run resumes after the
-    last committed batch. The import lock, held by this thread's connection for the whole job, keeps other
-    imports from writing between a lookup and the writes it decided.
+    What keeps it equal to batches in turn: a batch's lookup of the next batch's emails and phones runs in its own
+    transaction right after its new leads, so it sees them and every commit up to the batch before the batch before
+    (the one its connection wrote last). What that batch before writes (on the other connection, perhaps not
+    committed yet) and this batch's merges (written after the lookup, so that the next batch is matched and copied
+    in meanwhile) are laid over the rows found as they will be (`_Engine.plan_found`). The next batch writes its new
+    leads at once (they depend on nothing uncommitted), but its merges, timeline entries, records and the job's
+    counters only after the batch before has committed (a lead that batch created is invisible to the other
+    connection until then), and if that batch failed, it rolls back too. Each batch still commits alone with the
+    job's counters and error-file length, in file order, so a killed worker's re-run resumes after the last
+    committed batch. The import lock, held by this thread's connection for the whole job, keeps other imports from
+    writing between a lookup and the writes it decided.
     """
     outcomes = next(batches, None)
     if outcomes is None:
@@ -952,8 +951,8 @@ def _index_of(found: list[tuple[Any, ...]], written: dict[int, _LeadState] | Non
 
 
 def _as_written(state: _LeadState) -> _LeadState:
-    """A merged lead of a batch as the batch's writes leave its row: filled, rescored, and recorded as merged by
-    this job (a lead the job created stays so); a copy, since the next batch's matching changes its own."""
+    """A lead a batch created or merged, as the batch's writes leave its row: filled, rescored, and recorded as
+    created or merged by this job; a copy, since the next batch's matching changes its own."""
     return _LeadState(
         pk=state.pk,
         values=dict(state.values),
