@@ -1187,22 +1187,15 @@ class _Engine:
             return self.plan_created(outcomes, _index_of(found))
         emails, phones = map(set, _batch_keys(outcomes))
         found_ids = {row[0] for row in found}
-        written: dict[int, _LeadState] = {}
+        groups = [*((earlier.created, earlier.merged) if earlier else ()), *((previous.merged,) if previous else ())]
         # Oldest first, so that a lead's state after the later batch wins; only those this batch can reach.
-        for states in (earlier.created, earlier.merged) if earlier else ():
-            self._reachable(states, written, emails, phones, found_ids)
-        if previous is not None:
-            self._reachable(previous.merged, written, emails, phones, found_ids)
+        written = {
+            state.pk: _as_written(state)
+            for states in groups
+            for state in states
+            if state.pk in found_ids or state.values["email"] in emails or state.values["phone_e164"] in phones
+        }
         return self.plan_created(outcomes, _index_of(found, written))
-
-    @staticmethod
-    def _reachable(
-        states: list[_LeadState], written: dict[int, _LeadState], emails: set, phones: set, found_ids: set
-    ) -> None:
-        for state in states:
-            values = state.values
-            if state.pk in found_ids or values["email"] in emails or values["phone_e164"] in phones:
-                written[state.pk] = _as_written(state)
 
     def apply(self, outcomes: _JudgedBatch) -> _BatchResult:
         """Match one batch and write it (the import) or remember it (the dry run)."""
