@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 
 from . import importing
 
-_JudgedBatch = list[tuple[int, list[str], importing.RowOutcome]]
+_JudgedBatch = list[importing.JudgedRow]
 _PROJECT = Path(__file__).resolve().parent.parent
 # The child judges and sends this many rows at a time (the job gathers them into its batches): its memory is
 # one chunk's, 54 MB peak against 73 MB for whole batches of 10,000 rows.
@@ -40,12 +40,13 @@ class ReaderFailed(RuntimeError):
 
 
 class JudgedBatches:
-    """Batches of (row number, cells, outcome) from the child process, received up to AHEAD chunks ahead;
-    the cells of error rows only (the error file is all that reads them).
+    """Batches of `importing.JudgedRow`s from the child process, received up to AHEAD chunks ahead (the cells of
+    error rows only: the error file is all that reads them).
 
-    A thread unpickles the child's chunks and rebuilds their outcomes as they come, so the child never waits
-    for the writer (it would block on a full pipe) and the writer's thread, the job's critical path, only
-    gathers them; `position` is how far into the file (bytes) the last batch handed out reaches.
+    A thread unpickles the child's chunks as they come (plain tuples and dicts, loaded in C and used as they
+    are), so the child never waits for the writer (it would block on a full pipe) and the writer's thread, the
+    job's critical path, only gathers them; `position` is how far into the file (bytes) the last batch handed
+    out reaches.
     """
 
     AHEAD = 15  # chunks: three batches of 10,000 rows
@@ -98,8 +99,6 @@ class JudgedBatches:
                 message = pickle.load(self._stdout)  # nosec B301 # our own child, see the module docstring
             except (EOFError, pickle.UnpicklingError, OSError, ValueError):
                 message = ("stopped", None, 0)
-            if message[0] == "chunk":  # the outcomes built here, while the job's thread waits on the database
-                message = ("chunk", _outcomes(message[1]), message[2])
             while not self._stop.is_set():
                 try:
                     self._messages.put(message, timeout=0.1)
@@ -161,24 +160,6 @@ class JudgedBatches:
         self._process.wait()
 
 
-def _compact(batch: _JudgedBatch) -> list[tuple[Any, ...]]:
-    """A chunk as plain tuples of the outcomes' fields (the outcome objects cost 4x as much to pickle, 1.6x to
-    load); the cells only for error rows, the one thing that reads them (the error file). The values stay dicts:
-    they share their keys, which pickle writes once per chunk, and a dict loads in C, where rebuilding each from
-    a tuple of values cost the job's receiving thread 1.6x as much in all (0.43-0.59 CPU s per 100k rows, now
-    0.27-0.36)."""
-    return [
-        (number, cells if outcome.error else [], outcome.values, outcome.warnings, outcome.error)
-        for number, cells, outcome in batch
-    ]
-
-
-def _outcomes(rows: list[tuple[Any, ...]]) -> _JudgedBatch:
-    """`_compact`'s chunk as the job's (row number, cells, outcome) again."""
-    outcome = importing.RowOutcome
-    return [(n, cells, outcome(values, warnings, error)) for n, cells, values, warnings, error in rows]
-
-
 def _send(out: BinaryIO, kind: str, value: Any, position: int) -> None:
     pickle.dump((kind, value, position), out, protocol=pickle.HIGHEST_PROTOCOL)
     out.flush()
@@ -195,7 +176,7 @@ def main() -> None:
             table = importing.read_table(stream, file_name=config["file_name"])
             rows = itertools.islice(table.rows, config["skip"], None)
             while chunk := list(itertools.islice(rows, size)):
-                _send(out, "chunk", _compact([(number, cells, judge(cells)) for number, cells in chunk]), stream.tell())
+                _send(out, "chunk", judge.judged(chunk), stream.tell())
         _send(out, "end", None, 0)
     except BrokenPipeError:  # the job stopped reading (it failed or was killed): nothing left to do
         return

@@ -491,6 +491,11 @@ def row_outcome(
     return RowJudge(mapping, region=region, limits=limits)(cells)
 
 
+# A judged data row as the import's batches carry it: (row number, cells, values, warnings, error). The cells
+# only for an error row (the error file is their one reader); `values` and `warnings` are RowOutcome's.
+JudgedRow = tuple[int, list[str], dict[str, str], tuple[str, ...], str]
+
+
 class RowJudge:
     """`row_outcome` for one mapping, region and limits, prepared once: the importer calls it per row."""
 
@@ -548,6 +553,16 @@ class RowJudge:
             return RowOutcome(values, error=f"No valid contact: {reason}".strip())
         values["email"], values["phone"], values["phone_e164"] = email, phone, phone_e164
         return RowOutcome(values, tuple(warnings))
+
+    def judged(self, rows: Iterable[tuple[int, list[str]]]) -> list[JudgedRow]:
+        """Numbered rows judged, as `JudgedRow`s: plain tuples, which the file reader's process sends to the job
+        as they are (pickle loads them in C; outcome objects cost the job's receiving thread a rebuild each)."""
+        judged = []
+        for number, cells in rows:
+            outcome = self(cells)
+            error = outcome.error
+            judged.append((number, cells if error else [], outcome.values, outcome.warnings, error))
+        return judged
 
 
 @lru_cache(maxsize=65_536)

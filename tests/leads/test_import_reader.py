@@ -176,4 +176,4 @@ def test_the_child_sends_chunks_that_the_job_gathers_into_its_batches(tmp_path):
         got = list(batches)
     first = import_reader.FIRST_BATCH_ROWS  # one chunk: the writers start while the child judges the rest
     assert [len(batch) for batch in got] == [first, size, 7_500 - first - size]
-    assert [number for batch in got for number, _, _ in batch] == list(range(2, 7_502))
+    assert [number for batch in got for number, *_ in batch] == list(range(2, 7_502))

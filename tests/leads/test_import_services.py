@@ -251,6 +251,17 @@ def test_no_event_means_no_warming_but_a_merged_entry(rep):
     assert existing.timeline_entries.get().kind == TimelineEntry.Kind.MERGED
 
 
+def test_the_lookup_reads_a_lead_s_times_as_the_orm_does(rep):
+    # On PostgreSQL it reads them with psycopg's own (C) timestamptz loader instead of Django's.
+    lead = LeadFactory(owner=rep, email="times@example.com", last_conversation_at=timezone.now() - timedelta(days=3))
+    lead.refresh_from_db()
+    (row,) = import_services._leads_by_contact(["times@example.com"], [], None)
+    fields = import_services.LOOKUP_FIELDS
+    at, created = row[fields.index("last_conversation_at")], row[fields.index("created_at")]
+    assert (at, created) == (lead.last_conversation_at, lead.created_at)
+    assert at.tzinfo == lead.last_conversation_at.tzinfo and at.utcoffset() == timedelta(0)
+
+
 # --- Counts invariant -------------------------------------------------------------------------------
 
 row_strategy = st.tuples(

@@ -308,6 +308,16 @@ def test_all_length_problems_are_named_in_the_order_of_the_row():
     )
 
 
+def test_judged_rows_keep_their_cells_only_when_they_are_errors():
+    judge = importing.RowJudge(["full_name", "email"], region="US", limits=LIMITS)
+    good, bad = judge.judged([(2, ["Ana Núñez", "Ana@Example.com"]), (3, ["Nobody", "not-an-email"])])
+    number, cells, values, warnings, error = good
+    assert (number, cells, warnings, error) == (2, [], (), "")  # the error file is the one reader of cells
+    assert values == outcome(["Ana Núñez", "Ana@Example.com"], ["full_name", "email"]).values
+    assert values["email"] == "ana@example.com"
+    assert bad[:2] == (3, ["Nobody", "not-an-email"]) and bad[4].startswith("No valid contact:")
+
+
 # --- Phones and emails: the short cuts give the validators' own answers -------------------------------
 
 
