@@ -24,8 +24,8 @@ bad email beside a good phone, 1% have no contact), then measures in the same ru
 Each import runs in a child process, so its peak RSS (getrusage) is its own; --tracemalloc adds the
 Python heap peak (and slows the run); "reader MB" is the peak RSS of the import's own file reader process
 (leads.import_reader). Besides wall time it reports the CPU seconds the import cost: the child process and
-its reader (Python) plus its PostgreSQL backends (the job's connection and its two writing connections, read
-from /proc, so the server must be local). On a machine shared with other work the wall time stretches with
+its reader (Python; "reader" is the reader's share) plus its PostgreSQL backends (the job's connection and
+its two writing connections, read from /proc, so the server must be local). On a machine shared with other work the wall time stretches with
 the load; the CPU seconds much less. It runs with DJANGO_DEBUG=false, as the worker does in production (under
 DEBUG Django keeps every statement's SQL: 1-2 s more per 100k rows). It is a script that prints figures, not a
 test; results go to docs/benchmarks.md ("## Import").
@@ -209,6 +209,12 @@ def own_cpu_seconds() -> float:
     return sum(usage.ru_utime + usage.ru_stime for usage in usages)
 
 
+def children_cpu_seconds() -> float:
+    """User + system CPU of the children this process has collected: the import's file reader."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 PHASES = {  # where an import spends its database time: import_services attribute -> label
     "_leads_by_contact": "lookup",
     "_PostgresWriter.insert_leads": "copy leads",
@@ -294,6 +300,7 @@ def child_import(path: Path, owner_id: int, use_tracemalloc: bool, phases: bool 
     if use_tracemalloc:
         tracemalloc.start()
     cpu_before, backend_before = own_cpu_seconds(), backend_cpu_seconds(backend)
+    reader_before = children_cpu_seconds()
     started = time.perf_counter()
     if dry_run:
         report = import_services.import_dry_run(path=path, file_name=path.name, options=options, keep_rows=100)
@@ -305,6 +312,7 @@ def child_import(path: Path, owner_id: int, use_tracemalloc: bool, phases: bool 
     figures = {
         "seconds": seconds,
         "cpu_seconds": cpu,
+        "reader_cpu_seconds": children_cpu_seconds() - reader_before,
         "db_cpu_seconds": (
             None if backend_after is None or backend_before is None else backend_after - backend_before + sum(writers)
         ),
@@ -378,7 +386,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     print(f"PostgreSQL {connection.pg_version}, {args.existing:,} leads already in the database, {os.cpu_count()} CPUs")
     print(
-        f"{'rows':>9} {'MB':>5} {'run':>9} {'s':>7} {'rows/s':>9} {'x copy':>7} {'py cpu s':>9} {'db cpu s':>9} "
+        f"{'rows':>9} {'MB':>5} {'run':>9} {'s':>7} {'rows/s':>9} {'x copy':>7} {'py cpu s':>9} {'reader':>6} {'db cpu s':>9} "
         f"{'rows/cpu s':>11} {'created':>8} {'merged':>8} {'errors':>7} {'RSS MB':>7} {'RSS +MB':>8} {'reader MB':>9} "
         f"{'load':>5}" + (f" {'heap MB':>8}" if args.tracemalloc else "")
     )
@@ -443,7 +451,7 @@ def show(rows: int, megabytes: float, copy_seconds: float, name: str, figures: d
     print(
         f"{rows:>9,} {megabytes:>5.1f} {name:>9} {figures['seconds']:>7.2f} {rows / figures['seconds']:>9,.0f} "
         f"{figures['seconds'] / copy_seconds:>6.0f}x {figures['cpu_seconds']:>9.2f} "
-        f"{db_cpu if db_cpu is not None else float('nan'):>9.2f} {rows / total_cpu(figures):>11,.0f} "
+        f"{figures.get('reader_cpu_seconds', float('nan')):>6.2f} {db_cpu if db_cpu is not None else float('nan'):>9.2f} {rows / total_cpu(figures):>11,.0f} "
         f"{figures['created']:>8,} {figures['merged']:>8,} {figures['errors']:>7,} {figures['rss_peak_mb']:>7.0f} "
         f"{figures['rss_peak_mb'] - figures['rss_base_mb']:>8.0f} {figures.get('reader_rss_mb', 0):>9.0f} "
         f"{os.getloadavg()[0]:>5.1f}" + (f" {figures['heap_peak_mb']:>8.0f}" if heap else ""),
