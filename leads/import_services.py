@@ -909,7 +909,7 @@ def _leads_by_contact(emails: list[str], phones: list[str], job_id: int | None) 
     records = ImportRecord._meta.db_table
     with connection.cursor() as cursor:
         # psycopg's own timestamptz loader, in C: Django's subclasses psycopg's Python one (~2.4 µs a value, 10x
-        # as long; a batch's rows carry ~5 timestamps each). Both give the aware datetimes of the session's time
+        # as long, for five timestamp columns per row found). Both give the aware datetimes of the session's time
         # zone, which Django sets to its own.
         cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
         cursor.execute(
