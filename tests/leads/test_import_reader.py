@@ -44,7 +44,7 @@ def apart(settings):
     settings.IMPORT_READER_PROCESS_MIN_BYTES = 0  # every file, however small, goes to the child
 
 
-def judged_apart(path: Path, *, batch_size: int, head=None) -> import_reader.JudgedBatches:
+def judged_apart(path: Path, *, batch_size: int) -> import_reader.JudgedBatches:
     """The file's batches from a reader process, as the import starts it."""
     return import_reader.JudgedBatches(
         path=path,
@@ -54,7 +54,6 @@ def judged_apart(path: Path, *, batch_size: int, head=None) -> import_reader.Jud
         limits=import_services.lead_limits(),
         skip=0,
         batch_size=batch_size,
-        head=head,
     )
 
 
@@ -213,5 +212,14 @@ def test_a_head_that_cannot_be_judged_stops_the_child(tmp_path, children):
         raise ValueError("the disk went away")
 
     with pytest.raises(ValueError, match="the disk went away"):
-        judged_apart(path, batch_size=10, head=head)
+        import_reader.JudgedBatches(
+            path=path,
+            file_name=path.name,
+            mapping=options_for(path).mapping,
+            region="US",
+            limits=import_services.lead_limits(),
+            skip=0,
+            batch_size=10,
+            head=head,
+        )
     assert len(children) == 1 and children[0].returncode is not None  # stopped and collected
