@@ -713,8 +713,8 @@ def _reader(
 
     A big file is read and judged by a child process (`leads.import_reader`), on a core of its own and off
     the job's GIL, which the writer needs each time PostgreSQL answers; a small one (under
-    IMPORT_READER_PROCESS_MIN_BYTES, where starting a process costs more than it saves) by a thread. The first
-    batch is judged here while the child starts, so the writers start before the child is up.
+    IMPORT_READER_PROCESS_MIN_BYTES, where starting a process costs more than it saves) by a thread. The child's
+    first batch is judged here meanwhile, so the writers start before the child is up.
     """
     if os.path.getsize(path) >= settings.IMPORT_READER_PROCESS_MIN_BYTES:
 
