@@ -19,7 +19,7 @@ import queue
 import subprocess  # nosec B404 # a fixed command line: this interpreter and this module
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -31,7 +31,7 @@ _PROJECT = Path(__file__).resolve().parent.parent
 # one chunk's, 54 MB peak against 73 MB for whole batches of 10,000 rows.
 CHUNK_ROWS = 2_000
 # The first batch is one chunk: the job's writers start on it while the child judges the rest, instead of waiting
-# for a whole batch to be judged before anything is written (with a head judged in the job, so is the child's first).
+# for a whole batch to be judged before anything is written.
 FIRST_BATCH_ROWS = CHUNK_ROWS
 
 
@@ -61,18 +61,12 @@ class JudgedBatches:
         limits: Mapping[str, int | None],
         skip: int,
         batch_size: int,
-        head: Callable[[int], tuple[_JudgedBatch, int]] | None = None,
     ) -> None:
-        """`head(count)`, when given, judges the first `count` rows after `skip` in the job itself, while the child
-        starts (0.2 s: Python and the validators' imports), and returns them with how far into the file they
-        reach; the child then starts after them. The first batch is those rows; the child's first is one chunk."""
         self.position = 0
         self._done = self._finished = self._handed_out = False
         self._errors = b""
         self._batch_size = batch_size
         self._carry: _JudgedBatch = []
-        self._head: _JudgedBatch = []
-        count = min(batch_size, FIRST_BATCH_ROWS) if head is not None else 0
         self._process = subprocess.Popen(  # nosec B603 # no shell, no user input in the command line
             [sys.executable, "-m", "leads.import_reader"],
             stdin=subprocess.PIPE,
@@ -87,7 +81,7 @@ class JudgedBatches:
             "mapping": list(mapping),
             "region": region,
             "limits": dict(limits),
-            "skip": skip + count,
+            "skip": skip,
             "batch_size": batch_size,
         }
         with contextlib.suppress(BrokenPipeError):  # it died at once: the receiving thread's first read says why
@@ -98,12 +92,6 @@ class JudgedBatches:
         self._stop = threading.Event()
         self._receiver = threading.Thread(target=self._receive, name="import-reader", daemon=True)
         self._receiver.start()
-        if head is not None:
-            try:
-                self._head, self.position = head(count)
-            except BaseException:  # the head cannot be read: nothing was handed out, the child goes
-                self.close()
-                raise
 
     def _receive(self) -> None:
         while not self._stop.is_set():
@@ -128,9 +116,6 @@ class JudgedBatches:
         whole batch, as with the thread: the rows of its earlier chunks are not handed out."""
         if self._done:
             raise StopIteration
-        if self._head:
-            batch, self._head = self._head, []
-            return batch
         batch, self._carry = self._carry, []  # a chunk's rows past the previous batch's size
         size = self._batch_size if self._handed_out else min(self._batch_size, FIRST_BATCH_ROWS)
         self._handed_out = True

@@ -12,7 +12,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import itertools
 import json
 import logging
 import os
@@ -713,14 +712,9 @@ def _reader(
 
     A big file is read and judged by a child process (`leads.import_reader`), on a core of its own and off
     the job's GIL, which the writer needs each time PostgreSQL answers; a small one (under
-    IMPORT_READER_PROCESS_MIN_BYTES, where starting a process costs more than it saves) by a thread. The child's
-    first batch is judged here meanwhile, so the writers start before the child is up.
+    IMPORT_READER_PROCESS_MIN_BYTES, where starting a process costs more than it saves) by a thread.
     """
     if os.path.getsize(path) >= settings.IMPORT_READER_PROCESS_MIN_BYTES:
-
-        def head(count: int) -> tuple[_JudgedBatch, int]:  # the first rows, judged here while the child starts
-            return engine.judge(list(itertools.islice(_skip(table.rows, skip), count))), stream.tell()
-
         apart = import_reader.JudgedBatches(
             path=path,
             file_name=engine.file_name,
@@ -729,7 +723,6 @@ def _reader(
             limits=lead_limits(),
             skip=skip,
             batch_size=batch_size,
-            head=head,
         )
         return apart, lambda: apart.position
     return _judged(engine, _skip(table.rows, skip), batch_size), stream.tell

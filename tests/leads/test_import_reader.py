@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from leads import import_reader, import_services, importing
+from leads import import_reader, import_services
 from leads.models import ImportJob, Lead
 from tests.leads.test_import_services import FILES, options_for, run, write_csv
 
@@ -177,49 +177,3 @@ def test_the_child_sends_chunks_that_the_job_gathers_into_its_batches(tmp_path):
     first = import_reader.FIRST_BATCH_ROWS  # one chunk: the writers start while the child judges the rest
     assert [len(batch) for batch in got] == [first, size, 7_500 - first - size]
     assert [number for batch in got for number, *_ in batch] == list(range(2, 7_502))
-
-
-def test_the_job_judges_the_first_batch_itself_while_the_child_starts(apart, tmp_path, monkeypatch):
-    path = write_csv(tmp_path, [["Name", "Email"]] + [[f"P {n}", f"p{n}@example.com"] for n in range(7_500)])
-    judged_here = []
-    real_judge = importing.RowJudge.__call__
-
-    def judge(self, cells):  # only the job's own judging: the child is another process
-        judged_here.append(cells[0])
-        return real_judge(self, cells)
-
-    monkeypatch.setattr(importing.RowJudge, "__call__", judge)
-    size = import_reader.CHUNK_ROWS + 1_000
-    with open(path, "rb") as stream:
-        table = importing.read_table(stream, file_name=path.name)
-        engine = import_services._Engine(options=options_for(path), file_name=path.name, job=None)
-        batches, position = import_services._reader(engine, stream, table, path=path, skip=5, batch_size=size)
-        with closing(batches):
-            got = [next(batches)]
-            assert position() > 0  # the job's own reading reached that far
-            got += list(batches)
-    head = import_reader.FIRST_BATCH_ROWS
-    assert judged_here == [f"P {n}" for n in range(5, 5 + head)]  # the rows after the skipped ones, and no more
-    assert [len(batch) for batch in got] == [head, head, size, 7_495 - 2 * head - size]  # the child's first: a chunk
-    assert [number for batch in got for number, *_ in batch] == list(range(7, 7_502))
-    assert position() == os.path.getsize(path)
-
-
-def test_a_head_that_cannot_be_judged_stops_the_child(tmp_path, children):
-    path = write_csv(tmp_path, [["Name", "Email"], ["P 1", "p1@example.com"]])
-
-    def head(count):
-        raise ValueError("the disk went away")
-
-    with pytest.raises(ValueError, match="the disk went away"):
-        import_reader.JudgedBatches(
-            path=path,
-            file_name=path.name,
-            mapping=options_for(path).mapping,
-            region="US",
-            limits=import_services.lead_limits(),
-            skip=0,
-            batch_size=10,
-            head=head,
-        )
-    assert len(children) == 1 and children[0].returncode is not None  # stopped and collected
