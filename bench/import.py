@@ -25,10 +25,10 @@ Each import runs in a child process, so its peak RSS (getrusage) is its own; --t
 Python heap peak (and slows the run); "reader MB" is the peak RSS of the import's own file reader process
 (leads.import_reader). Besides wall time it reports the CPU seconds the import cost: the child process and
 its reader (Python; "reader" is the reader's share) plus its PostgreSQL backends (the job's connection and
-its two writing connections, read from /proc, so the server must be local). On a machine shared with other work the wall time stretches with
-the load; the CPU seconds much less. It runs with DJANGO_DEBUG=false, as the worker does in production (under
-DEBUG Django keeps every statement's SQL: 1-2 s more per 100k rows). It is a script that prints figures, not a
-test; results go to docs/benchmarks.md ("## Import").
+its two writing connections, read from /proc, so the server must be local). On a machine shared with other
+work the wall time stretches with the load; the CPU seconds much less. It runs with DJANGO_DEBUG=false, as
+the worker does in production (under DEBUG Django keeps every statement's SQL: 1-2 s more per 100k rows). It is
+a script that prints figures, not a test; results go to docs/benchmarks.md ("## Import").
 """
 
 from __future__ import annotations
@@ -386,9 +386,9 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     print(f"PostgreSQL {connection.pg_version}, {args.existing:,} leads already in the database, {os.cpu_count()} CPUs")
     print(
-        f"{'rows':>9} {'MB':>5} {'run':>9} {'s':>7} {'rows/s':>9} {'x copy':>7} {'py cpu s':>9} {'reader':>6} {'db cpu s':>9} "
-        f"{'rows/cpu s':>11} {'created':>8} {'merged':>8} {'errors':>7} {'RSS MB':>7} {'RSS +MB':>8} {'reader MB':>9} "
-        f"{'load':>5}" + (f" {'heap MB':>8}" if args.tracemalloc else "")
+        f"{'rows':>9} {'MB':>5} {'run':>9} {'s':>7} {'rows/s':>9} {'x copy':>7} {'py cpu s':>9} {'reader':>6} "
+        f"{'db cpu s':>9} {'rows/cpu s':>11} {'created':>8} {'merged':>8} {'errors':>7} {'RSS MB':>7} {'RSS +MB':>8} "
+        f"{'reader MB':>9} {'load':>5}" + (f" {'heap MB':>8}" if args.tracemalloc else "")
     )
     workdir = Path(tempfile.mkdtemp(prefix="warmcrm-bench-import-"))
     for rows in args.rows:
@@ -451,7 +451,8 @@ def show(rows: int, megabytes: float, copy_seconds: float, name: str, figures: d
     print(
         f"{rows:>9,} {megabytes:>5.1f} {name:>9} {figures['seconds']:>7.2f} {rows / figures['seconds']:>9,.0f} "
         f"{figures['seconds'] / copy_seconds:>6.0f}x {figures['cpu_seconds']:>9.2f} "
-        f"{figures.get('reader_cpu_seconds', float('nan')):>6.2f} {db_cpu if db_cpu is not None else float('nan'):>9.2f} {rows / total_cpu(figures):>11,.0f} "
+        f"{figures.get('reader_cpu_seconds', float('nan')):>6.2f} "
+        f"{db_cpu if db_cpu is not None else float('nan'):>9.2f} {rows / total_cpu(figures):>11,.0f} "
         f"{figures['created']:>8,} {figures['merged']:>8,} {figures['errors']:>7,} {figures['rss_peak_mb']:>7.0f} "
         f"{figures['rss_peak_mb'] - figures['rss_base_mb']:>8.0f} {figures.get('reader_rss_mb', 0):>9.0f} "
         f"{os.getloadavg()[0]:>5.1f}" + (f" {figures['heap_peak_mb']:>8.0f}" if heap else ""),
